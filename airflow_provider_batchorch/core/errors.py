@@ -1,0 +1,96 @@
+"""Typed errors. Each carries a stable ``code`` and a ``hint`` that tells the user what to do.
+
+``str(error)`` is one line: ``CODE: message. hint`` so that a CLI, a task log or a Slack reply can show it as is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class BatchorchError(Exception):
+    code: str = "BATCHORCH_ERROR"
+
+    def __init__(self, message: str, *, hint: str = "", details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.details = details or {}
+
+    def __str__(self) -> str:
+        text = f"{self.code}: {self.message}"
+        if self.hint:
+            text += f" {self.hint}"
+        return " ".join(text.split())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"error": self.code, "message": self.message, "suggestion": self.hint, **self.details}
+
+
+class InvalidConfError(BatchorchError):
+    """The run configuration (DAG conf, CLI flags) is not valid."""
+
+    code = "INVALID_CONF"
+
+
+class CsvError(BatchorchError):
+    """The CSV cannot be processed as it is. ``code`` names the exact problem."""
+
+    code = "INVALID_CSV"
+
+    def __init__(self, message: str, *, code: str | None = None, hint: str = "", details: dict | None = None):
+        super().__init__(message, hint=hint, details=details)
+        if code:
+            self.code = code
+
+
+class CsvNotFoundError(BatchorchError):
+    code = "CSV_NOT_FOUND"
+
+
+class UnknownAgentError(BatchorchError):
+    code = "UNKNOWN_AGENT"
+
+
+class IncompatibleAgentError(BatchorchError):
+    """The agent exists but cannot be used for batch CSV output (no structured output)."""
+
+    code = "INCOMPATIBLE_AGENT"
+
+
+class RegistryError(BatchorchError):
+    """A registry file or table entry is malformed."""
+
+    code = "INVALID_REGISTRY"
+
+
+class MissingRequiredFieldError(BatchorchError):
+    code = "MISSING_REQUIRED_FIELD"
+
+
+class UnknownOutputFieldError(BatchorchError):
+    code = "UNKNOWN_OUTPUT_FIELD"
+
+
+class ExecutionFailedError(BatchorchError):
+    """The Step Functions execution ended FAILED, TIMED_OUT or ABORTED."""
+
+    code = "EXECUTION_FAILED"
+
+
+class ProcessorNotReadyError(BatchorchError):
+    code = "PROCESSOR_NOT_READY"
+
+
+class AgentRowError(Exception):
+    """Raised by an agent for one row: the row fails with this reason, the batch goes on.
+
+    ``reason`` is short and groupable ("Website no longer active"), it is what the summary counts.
+    """
+
+    code = "AGENT_ERROR"
+
+    def __init__(self, reason: str, *, detail: str = "") -> None:
+        super().__init__(reason if not detail else f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail

@@ -1,0 +1,69 @@
+"""Turns an agent's ``invocation`` into something the worker can call for one row.
+
+Every kind is adapted to the same shape: ``await agent_call(inputs) -> AgentResult``. A kind is added by
+writing a builder ``(spec) -> AgentCall`` and listing it in ``BUILDERS``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Protocol
+
+from airflow_provider_batchorch.core.agent_spec import AgentSpec
+from airflow_provider_batchorch.core.errors import RegistryError
+
+
+@dataclass
+class AgentResult:
+    output: Any
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+class AgentCall(Protocol):
+    def __call__(self, inputs: dict[str, Any]) -> Awaitable[AgentResult]: ...
+
+
+def import_callable(path: str) -> Callable[..., Any]:
+    module_name, sep, attr = path.partition(":")
+    if not sep or not module_name or not attr:
+        raise RegistryError(f"invocation.callable {path!r} is not 'module:function'.", hint="Write it as package.module:function.")
+    try:
+        target: Any = importlib.import_module(module_name)
+        for part in attr.split("."):
+            target = getattr(target, part)
+    except (ImportError, AttributeError) as exc:
+        raise RegistryError(
+            f"cannot import agent callable {path!r}: {exc}.",
+            hint="Install the module where the workers run, or fix the path in the registry.",
+        ) from exc
+    if not callable(target):
+        raise RegistryError(f"agent callable {path!r} is not callable.")
+    return target
+
+
+def _python_call(spec: AgentSpec) -> AgentCall:
+    function = import_callable(spec.invocation.callable)
+
+    async def call(inputs: dict[str, Any]) -> AgentResult:
+        if inspect.iscoroutinefunction(function):
+            output = await function(dict(inputs))
+        else:
+            output = await asyncio.to_thread(function, dict(inputs))
+        return output if isinstance(output, AgentResult) else AgentResult(output=output)
+
+    return call
+
+
+BUILDERS: dict[str, Callable[[AgentSpec], AgentCall]] = {"python": _python_call}
+
+
+def build_agent_call(spec: AgentSpec) -> AgentCall:
+    try:
+        builder = BUILDERS[spec.invocation.kind]
+    except KeyError:
+        raise RegistryError(f"agent {spec.name!r} has an unsupported invocation kind {spec.invocation.kind!r}.") from None
+    return builder(spec)

@@ -1,0 +1,147 @@
+"""The models that flow between the pipeline steps. Operators push ``model_dump(mode="json")`` and the next
+step validates it back with ``Model.model_validate``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from airflow_provider_batchorch.core.agent_spec import AgentSpec
+
+DataType = Literal["string", "integer", "float", "boolean", "date", "datetime", "empty"]
+
+# Columns the processor appends after the agent's output fields, in this order.
+STATUS_COLUMN = "_status"
+ERROR_COLUMN = "_error_message"
+METADATA_COLUMNS = [STATUS_COLUMN, ERROR_COLUMN, "_error_code", "_agent", "_agent_version", "_latency_ms", "_processed_at"]
+ROW_SUCCEEDED = "SUCCEEDED"
+ROW_FAILED = "FAILED"
+
+
+class ChunkSpec(BaseModel):
+    """A row-aligned byte range of the CSV: ``[start, end)`` holds exactly ``rows`` complete records."""
+
+    chunk: int = Field(ge=0)
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    rows: int = Field(ge=0)
+    first_row: int = Field(ge=0, description="0-based index of the chunk's first data row in the whole CSV")
+
+
+class CsvProfile(BaseModel):
+    uri: str
+    size_bytes: int
+    encoding: str = "utf-8"
+    has_bom: bool = False
+    delimiter: str = ","
+    quotechar: str = '"'
+    line_terminator: str = "\n"
+    columns: list[str]
+    data_types: dict[str, DataType]
+    row_count: int
+    sample_rows: list[dict[str, str]] = Field(default_factory=list)
+    header_end: int = Field(description="Byte offset where the first data row starts (after BOM and header)")
+    chunk_rows: int
+    chunks: list[ChunkSpec] = Field(default_factory=list)
+
+    def without_chunks(self) -> "CsvProfile":
+        """A small copy for XCom; the full chunk list lives in S3 next to the batch."""
+        return self.model_copy(update={"chunks": []})
+
+
+class BatchRequest(BaseModel):
+    """What a user asks for: the DAG run conf, the CLI flags and the chat command all become this."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    csv_uri: str = Field(description="s3://bucket/key.csv or a local path")
+    agent: str = Field(min_length=1)
+    concurrency: int = Field(10, ge=1, le=1000, description="Agent calls in flight across the whole batch")
+    timeout_seconds: float = Field(60, gt=0, le=900, description="Per-row agent timeout")
+    input_mapping: dict[str, str] = Field(default_factory=dict, description="agent input field -> CSV column")
+    output_fields: list[str] = Field(default_factory=list, description="Empty means every field of the agent")
+    output_uri: str | None = Field(None, description="s3://... for the output CSV; default next to the batch")
+    chunk_rows: int = Field(100, ge=1, le=1_000_000, description="Rows per chunk handed to one worker task")
+    registry: str | None = Field(None, description="A YAML/JSON agent registry file (local path or s3://)")
+    encoding: str | None = Field(None, description="Override the detected encoding, e.g. cp1252")
+    neutralize_formulas: bool = True
+
+    @field_validator("csv_uri")
+    @classmethod
+    def _csv_uri_not_blank(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("csv_uri is empty: give s3://bucket/key.csv")
+        return value
+
+
+class BatchConfig(BaseModel):
+    """The validated, fully resolved batch: everything a worker needs, stored as ``config.json`` in S3."""
+
+    batch_id: str
+    csv_uri: str
+    encoding: str
+    delimiter: str
+    quotechar: str = '"'
+    columns: list[str]
+    agent: AgentSpec
+    input_mapping: dict[str, str]
+    output_fields: list[str]
+    concurrency: int
+    chunk_concurrency: int
+    row_concurrency: int
+    timeout_seconds: float
+    total_rows: int
+    chunk_count: int
+    prefix_uri: str = Field(description="s3://bucket/prefix/ where config, manifest, parts live")
+    output_uri: str
+    neutralize_formulas: bool = True
+
+    @property
+    def output_columns(self) -> list[str]:
+        return [*self.columns, *self.output_fields, *METADATA_COLUMNS]
+
+
+class ChunkSummary(BaseModel):
+    """What a worker records for one chunk (``parts/chunk-NNNNNN.json``) and answers to Step Functions."""
+
+    chunk: int
+    rows: int
+    succeeded: int
+    failed: int
+    failure_reasons: dict[str, int] = Field(default_factory=dict)
+    part_uri: str
+    started_at: datetime
+    finished_at: datetime
+    agent_calls: int = 0
+
+
+class Progress(BaseModel):
+    status: str
+    total_rows: int
+    rows_processed: int = 0
+    rows_succeeded: int = 0
+    rows_failed: int = 0
+    percent: float = 0.0
+    eta_seconds: float | None = None
+    elapsed_seconds: float = 0.0
+
+
+class BatchSummary(BaseModel):
+    status: Literal["SUCCEEDED", "COMPLETED_WITH_ERRORS", "FAILED"]
+    message: str
+    batch_id: str
+    agent: str
+    execution_arn: str | None = None
+    rows_processed: int
+    rows_succeeded: int
+    rows_failed: int
+    success_rate: float
+    output_csv_uri: str
+    output_fields: list[str]
+    processing_time_seconds: float
+    failure_reasons: dict[str, int] = Field(default_factory=dict)
+    error_details_location: str | None = None
+    retry_suggestion: str | None = None
