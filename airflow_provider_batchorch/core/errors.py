@@ -33,6 +33,12 @@ class InvalidConfError(BatchorchError):
     code = "INVALID_CONF"
 
 
+def invalid_conf(exc: Any) -> InvalidConfError:
+    """A pydantic ``ValidationError`` of the run request as one readable line."""
+    problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'request'}: {e['msg']}" for e in exc.errors())
+    return InvalidConfError(f"invalid run configuration: {problems}.", hint="Fix these keys in the DAG run conf.")
+
+
 class CsvError(BatchorchError):
     """The CSV cannot be processed as it is. ``code`` names the exact problem."""
 

@@ -1,0 +1,88 @@
+"""Stitch the chunk parts, in chunk order, into the output CSV and summarise the batch.
+
+The output is streamed: parts are read one after another into a multipart upload, so memory does not grow with
+the number of rows.
+"""
+
+from __future__ import annotations
+
+import io
+from concurrent.futures import ThreadPoolExecutor
+from typing import Iterator
+
+from botocore.exceptions import ClientError
+
+from airflow_provider_batchorch.aws.batch_store import chunk_summary_uri, get_bytes, part_uri, save_summary
+from airflow_provider_batchorch.aws.s3_uri import parse_s3_uri
+from airflow_provider_batchorch.core.csv_output import csv_bytes
+from airflow_provider_batchorch.core.errors import BatchorchError, ExecutionFailedError
+from airflow_provider_batchorch.core.models import BatchConfig, BatchSummary, ChunkSummary
+from airflow_provider_batchorch.core.summary import summarize_batch
+
+SUMMARY_READERS = 16
+
+
+class _ConcatenatedReader(io.RawIOBase):
+    """A read-only file over a sequence of byte blocks, for ``upload_fileobj``."""
+
+    def __init__(self, blocks: Iterator[bytes]) -> None:
+        self._blocks = blocks
+        self._buffer = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target) -> int:
+        while not self._buffer:
+            try:
+                self._buffer = next(self._blocks)
+            except StopIteration:
+                return 0
+        size = min(len(target), len(self._buffer))
+        target[:size] = self._buffer[:size]
+        self._buffer = self._buffer[size:]
+        return size
+
+
+def _output_blocks(s3, config: BatchConfig) -> Iterator[bytes]:
+    yield csv_bytes([config.output_columns], neutralize=False)
+    for chunk in range(config.chunk_count):
+        bucket, key = parse_s3_uri(part_uri(config, chunk))
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+        yield from body.iter_chunks(chunk_size=1 << 20)
+
+
+def load_chunk_summaries(s3, config: BatchConfig) -> list[ChunkSummary]:
+    def load(chunk: int) -> ChunkSummary:
+        try:
+            return ChunkSummary.model_validate_json(get_bytes(s3, chunk_summary_uri(config, chunk)))
+        except ClientError as exc:
+            raise BatchorchError(
+                f"chunk {chunk} of batch {config.batch_id} has no result part ({exc.response['Error']['Code']}).",
+                hint="The execution did not finish every chunk: check it in the Step Functions console and re-run.",
+            ) from exc
+
+    with ThreadPoolExecutor(SUMMARY_READERS) as pool:
+        return list(pool.map(load, range(config.chunk_count)))
+
+
+def write_output_csv(s3, config: BatchConfig) -> str:
+    bucket, key = parse_s3_uri(config.output_uri)
+    reader = io.BufferedReader(_ConcatenatedReader(_output_blocks(s3, config)), buffer_size=8 << 20)
+    s3.upload_fileobj(reader, bucket, key, ExtraArgs={"ContentType": "text/csv"})
+    return config.output_uri
+
+
+def assemble_results(s3, sfn, config: BatchConfig, execution_arn: str) -> BatchSummary:
+    execution = sfn.describe_execution(executionArn=execution_arn)
+    if execution["status"] != "SUCCEEDED":
+        raise ExecutionFailedError(
+            f"execution {execution_arn} is {execution['status']}, not SUCCEEDED: {execution.get('cause') or ''}",
+            hint="Wait for it to finish, or look at the failed chunk in the Step Functions console.",
+        )
+    chunks = load_chunk_summaries(s3, config)
+    write_output_csv(s3, config)
+    processing_seconds = (execution["stopDate"] - execution["startDate"]).total_seconds()
+    summary = summarize_batch(config, chunks, execution_arn=execution_arn, processing_seconds=processing_seconds)
+    save_summary(s3, config, summary)
+    return summary

@@ -1,0 +1,220 @@
+"""The chunk worker: takes chunk tasks from SQS, processes their rows, writes the part, answers Step Functions.
+
+Order of effects for one chunk, chosen so that a worker killed at any point loses nothing and counts nothing twice:
+part CSV -> chunk summary -> progress (counted once per chunk) -> SendTaskSuccess -> delete the message.
+Until the message is deleted SQS redelivers it (after the visibility timeout) to another worker, which redoes the
+chunk and overwrites the same part.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from airflow_provider_batchorch.aws.batch_store import get_bytes, part_uri, put_bytes, save_chunk_summary
+from airflow_provider_batchorch.aws.csv_source import read_range
+from airflow_provider_batchorch.aws.processor import CHUNK_VISIBILITY_SECONDS
+from airflow_provider_batchorch.aws.progress import record_chunk_done, record_partial
+from airflow_provider_batchorch.core.csv_chunks import read_chunk_rows
+from airflow_provider_batchorch.core.csv_output import csv_bytes
+from airflow_provider_batchorch.core.errors import BatchorchError, RegistryError
+from airflow_provider_batchorch.core.invocation import build_agent_call
+from airflow_provider_batchorch.core.models import BatchConfig, ChunkSpec, ChunkSummary
+from airflow_provider_batchorch.core.row_processing import RowProcessor
+
+log = logging.getLogger(__name__)
+
+PROGRESS_INTERVAL_SECONDS = 2.0
+# Threads for synchronous agents: one per row in flight, so a slow agent never waits for a free thread.
+AGENT_THREADS = 1024
+
+
+class ChunkError(Exception):
+    """A chunk could not be processed as a whole. ``retryable`` decides between retry and failing the batch."""
+
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class ChunkWorker:
+    def __init__(self, *, s3, sqs, sfn, ddb, queue_url: str, progress_table: str, max_chunks: int = 8) -> None:
+        self.s3, self.sqs, self.sfn, self.ddb = s3, sqs, sfn, ddb
+        self.queue_url = queue_url
+        self.progress_table = progress_table
+        self.max_chunks = max_chunks
+        self._processors: dict[str, RowProcessor] = {}
+        self._stopping = asyncio.Event()
+        self.chunks_done = 0
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self, *, idle_exit_seconds: float | None = None) -> None:
+        loop = asyncio.get_running_loop()
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=AGENT_THREADS, thread_name_prefix="agent"))
+        in_flight: set[asyncio.Task] = set()
+        last_work = time.monotonic()
+        while not self._stopping.is_set():
+            free = self.max_chunks - len(in_flight)
+            if free <= 0:
+                await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                continue
+            messages = await asyncio.to_thread(self._receive, min(free, 10))
+            for message in messages:
+                task = asyncio.create_task(self.handle_message(message))
+                in_flight.add(task)
+                task.add_done_callback(in_flight.discard)
+            if messages or in_flight:
+                last_work = time.monotonic()
+            elif idle_exit_seconds is not None and time.monotonic() - last_work > idle_exit_seconds:
+                break
+        if in_flight:
+            await asyncio.wait(in_flight)
+
+    def _receive(self, count: int) -> list[dict]:
+        response = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=count, WaitTimeSeconds=1)
+        return response.get("Messages", [])
+
+    async def handle_message(self, message: dict) -> None:
+        body = json.loads(message["Body"])
+        token = body["task_token"]
+        chunk = ChunkSpec.model_validate(body["chunk"])
+        keep_alive = asyncio.create_task(self._keep_invisible(message["ReceiptHandle"]))
+        try:
+            summary = await self.process_chunk(body["config_uri"], chunk)
+            answer = {"chunk": summary.chunk, "rows": summary.rows, "failed": summary.failed}
+            await asyncio.to_thread(self._answer, self.sfn.send_task_success, taskToken=token, output=json.dumps(answer))
+            self.chunks_done += 1
+        except ChunkError as exc:
+            log.error("chunk %s failed: %s", chunk.chunk, exc)
+            error = "ChunkRetryable" if exc.retryable else "ChunkFailed"
+            await asyncio.to_thread(self._answer, self.sfn.send_task_failure, taskToken=token, error=error, cause=str(exc)[:32000])
+        finally:
+            keep_alive.cancel()
+        await asyncio.to_thread(self.sqs.delete_message, QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    @staticmethod
+    def _answer(call, **kwargs: Any) -> None:
+        try:
+            call(**kwargs)
+        except ClientError as exc:  # already answered (a redelivered chunk) or the execution is gone
+            if exc.response["Error"]["Code"] not in ("TaskTimedOut", "InvalidToken", "TaskDoesNotExist"):
+                raise
+            log.warning("task token no longer valid: %s", exc.response["Error"]["Code"])
+
+    async def _keep_invisible(self, receipt_handle: str) -> None:
+        while True:
+            await asyncio.sleep(CHUNK_VISIBILITY_SECONDS / 3)
+            await asyncio.to_thread(
+                self.sqs.change_message_visibility,
+                QueueUrl=self.queue_url,
+                ReceiptHandle=receipt_handle,
+                VisibilityTimeout=CHUNK_VISIBILITY_SECONDS,
+            )
+
+    async def process_chunk(self, config_uri: str, chunk: ChunkSpec) -> ChunkSummary:
+        started_at = datetime.now(timezone.utc)
+        try:
+            processor = await self._processor_for(config_uri)
+            config = processor.config
+            data = await asyncio.to_thread(read_range, self.s3, config.csv_uri, chunk.start, chunk.end)
+            rows = read_chunk_rows(
+                data, columns=config.columns, delimiter=config.delimiter, quotechar=config.quotechar, encoding=config.encoding
+            )
+        except RegistryError as exc:
+            raise ChunkError(str(exc), retryable=False) from exc
+        except (BatchorchError, ClientError, OSError, ValueError) as exc:
+            raise ChunkError(f"chunk {chunk.chunk}: {exc}", retryable=True) from exc
+        if len(rows) != chunk.rows:
+            raise ChunkError(
+                f"chunk {chunk.chunk}: expected {chunk.rows} rows at bytes {chunk.start}-{chunk.end}, parsed {len(rows)}; "
+                "the CSV changed after it was analysed: run the batch again",
+                retryable=False,
+            )
+        reporter = _PartialProgress(self, config.batch_id, chunk.chunk)
+        outcome = await processor.process_chunk(rows, on_progress=reporter.update)
+        await reporter.flush()
+        try:
+            body = csv_bytes(outcome.rows, neutralize=config.neutralize_formulas)
+            uri = await asyncio.to_thread(put_bytes, self.s3, part_uri(config, chunk.chunk), body, "text/csv")
+            summary = ChunkSummary(
+                chunk=chunk.chunk,
+                rows=len(rows),
+                succeeded=outcome.succeeded,
+                failed=outcome.failed,
+                failure_reasons=dict(outcome.failure_reasons),
+                part_uri=uri,
+                started_at=started_at,
+                finished_at=datetime.now(timezone.utc),
+                agent_calls=outcome.agent_calls,
+            )
+            await asyncio.to_thread(save_chunk_summary, self.s3, config, summary)
+            await asyncio.to_thread(
+                record_chunk_done, self.ddb, self.progress_table, config.batch_id, chunk.chunk, outcome.succeeded, outcome.failed
+            )
+        except (ClientError, OSError) as exc:
+            raise ChunkError(f"chunk {chunk.chunk}: could not store results: {exc}", retryable=True) from exc
+        return summary
+
+    async def _processor_for(self, config_uri: str) -> RowProcessor:
+        processor = self._processors.get(config_uri)
+        if processor is None:
+            config = BatchConfig.model_validate_json(await asyncio.to_thread(get_bytes, self.s3, config_uri))
+            processor = RowProcessor(config, build_agent_call(config.agent))
+            self._processors[config_uri] = processor
+        return processor
+
+
+class _PartialProgress:
+    """Publishes a running chunk's counts at most every PROGRESS_INTERVAL_SECONDS."""
+
+    def __init__(self, worker: ChunkWorker, batch_id: str, chunk: int) -> None:
+        self.worker, self.batch_id, self.chunk = worker, batch_id, chunk
+        self.counts = (0, 0)
+        self.last = time.monotonic()
+        self.pending: asyncio.Task | None = None
+
+    def update(self, succeeded: int, failed: int) -> None:
+        self.counts = (succeeded, failed)
+        now = time.monotonic()
+        if now - self.last >= PROGRESS_INTERVAL_SECONDS and (self.pending is None or self.pending.done()):
+            self.last = now
+            self.pending = asyncio.ensure_future(asyncio.to_thread(self._write, *self.counts))
+
+    def _write(self, succeeded: int, failed: int) -> None:
+        try:
+            record_partial(self.worker.ddb, self.worker.progress_table, self.batch_id, self.chunk, succeeded, failed)
+        except ClientError as exc:  # progress is informative; never fail a chunk for it
+            log.warning("progress update failed: %s", exc)
+
+    async def flush(self) -> None:
+        if self.pending is not None:
+            await self.pending
+
+
+def run_worker(*, s3, sqs, sfn, ddb, queue_url: str, progress_table: str, max_chunks: int = 8,
+               idle_exit_seconds: float | None = None) -> int:
+    """Run until SIGTERM/SIGINT (or idle for ``idle_exit_seconds``). Returns the number of chunks done."""
+    worker = ChunkWorker(s3=s3, sqs=sqs, sfn=sfn, ddb=ddb, queue_url=queue_url, progress_table=progress_table,
+                         max_chunks=max_chunks)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                loop.add_signal_handler(sig, worker.stop)
+            except (NotImplementedError, RuntimeError):
+                pass
+        await worker.run(idle_exit_seconds=idle_exit_seconds)
+
+    asyncio.run(main())
+    return worker.chunks_done

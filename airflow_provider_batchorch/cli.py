@@ -1,0 +1,184 @@
+"""``batchorch``: run a batch, analyse a CSV, run a worker, deploy the processor.
+
+Logs go to stderr; ``--json`` prints exactly one JSON line on stdout. A refused input exits 2 with one line
+``error: CODE: message. what to do``; a run that fails for another reason exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from airflow_provider_batchorch.core.errors import BatchorchError, invalid_conf
+
+EXIT_REFUSED = 2
+EXIT_FAILED = 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="batchorch", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run an agent over every row of a CSV (the batch_orchestrator DAG)")
+    run.add_argument("--csv", required=True, help="local path or s3://bucket/key.csv")
+    run.add_argument("--agent", required=True, help="agent name, e.g. company-enrichment-agent")
+    run.add_argument("--registry", help="YAML/JSON agent registry file")
+    run.add_argument("--concurrency", type=int, default=10, help="agent calls in flight (default 10)")
+    run.add_argument("--timeout-seconds", type=float, default=60, help="per-row agent timeout (default 60)")
+    run.add_argument("--chunk-rows", type=int, default=100, help="rows per chunk task (default 100)")
+    run.add_argument("--mapping", action="append", default=[], metavar="FIELD=COLUMN", help="explicit input mapping")
+    run.add_argument("--output-field", action="append", default=[], dest="output_fields", help="only these outputs")
+    run.add_argument("--encoding", help="CSV encoding when not UTF-8, e.g. cp1252")
+    run.add_argument("--workers", type=int, default=2, help="local worker processes on the embedded default")
+    run.add_argument("--output", help="download the output CSV to this path")
+    run.add_argument("--json", action="store_true", help="print the summary as one JSON line on stdout")
+
+    analyze = commands.add_parser("analyze", help="profile a local CSV: columns, types, rows, chunks")
+    analyze.add_argument("--csv", required=True)
+    analyze.add_argument("--chunk-rows", type=int, default=100)
+    analyze.add_argument("--encoding")
+    analyze.add_argument("--json", action="store_true")
+
+    worker = commands.add_parser("worker", help="process chunk tasks from the processor's queue until stopped")
+    _aws_arguments(worker)
+    worker.add_argument("--queue", default="batchorch-chunks")
+    worker.add_argument("--progress-table", default="batchorch-progress")
+    worker.add_argument("--max-chunks", type=int, default=8, help="chunks processed at once by this worker")
+    worker.add_argument("--idle-exit-seconds", type=float, help="exit after this long without work")
+
+    deploy = commands.add_parser("deploy", help="create or update the processor (state machine, queue, table)")
+    _aws_arguments(deploy)
+    deploy.add_argument("--role-arn", help="IAM role for the state machine (required on AWS)")
+    return parser
+
+
+def _aws_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--endpoint-url", default=os.environ.get("BATCHORCH_AWS_ENDPOINT_URL"),
+                        help="AWS endpoint (a moto server); default: real AWS")
+    parser.add_argument("--region", default=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+
+
+def _clients(args: argparse.Namespace, *services: str):
+    import boto3
+
+    return [boto3.client(s, endpoint_url=args.endpoint_url, region_name=args.region) for s in services]
+
+
+def _request_from(args: argparse.Namespace):
+    from airflow_provider_batchorch.core.models import BatchRequest
+
+    mapping = {}
+    for item in args.mapping:
+        field, sep, column = item.partition("=")
+        if not sep:
+            raise BatchorchError(f"--mapping {item!r} is not FIELD=COLUMN.", hint="e.g. --mapping company_name=Company")
+        mapping[field.strip()] = column.strip()
+    return BatchRequest(
+        csv_uri=args.csv,
+        agent=args.agent,
+        concurrency=args.concurrency,
+        timeout_seconds=args.timeout_seconds,
+        chunk_rows=args.chunk_rows,
+        input_mapping=mapping,
+        output_fields=args.output_fields,
+        registry=str(Path(args.registry).resolve()) if args.registry else None,
+        encoding=args.encoding,
+    )
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr():
+    """Everything written to fd 1 goes to stderr, so stdout carries only the --json line."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from airflow_provider_batchorch.core.summary import summary_text
+    from airflow_provider_batchorch.local_run import run_batch
+
+    request = _request_from(args)
+    with _stdout_to_stderr():
+        summary = run_batch(request, workers=args.workers, output_path=args.output)
+    if args.json:
+        print(summary.model_dump_json())
+    else:
+        print(summary_text(summary))
+        if args.output:
+            print(f"Output CSV downloaded to: {Path(args.output).resolve()}")
+    return 0
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from airflow_provider_batchorch.core.csv_analysis import analyze_csv
+
+    path = Path(args.csv)
+    if not path.is_file():
+        raise BatchorchError(f"no such file: {path}", hint="Give the path of a CSV file.")
+    with path.open("rb") as stream:
+        profile = analyze_csv(stream, uri=str(path), size_bytes=path.stat().st_size, chunk_rows=args.chunk_rows,
+                              encoding=args.encoding)
+    if args.json:
+        print(profile.without_chunks().model_dump_json())
+        return 0
+    print(f"{path}: {profile.row_count} rows, {len(profile.columns)} columns, {profile.size_bytes} bytes, "
+          f"delimiter {profile.delimiter!r}, encoding {profile.encoding}{' (BOM)' if profile.has_bom else ''}, "
+          f"{len(profile.chunks)} chunks of {profile.chunk_rows} rows")
+    for column in profile.columns:
+        print(f"  {column}: {profile.data_types.get(column, 'string')}")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from airflow_provider_batchorch.aws.worker import run_worker
+
+    s3, sqs, sfn, ddb = _clients(args, "s3", "sqs", "stepfunctions", "dynamodb")
+    queue_url = sqs.get_queue_url(QueueName=args.queue)["QueueUrl"]
+    logging.getLogger(__name__).info("worker polling %s", queue_url)
+    done = run_worker(s3=s3, sqs=sqs, sfn=sfn, ddb=ddb, queue_url=queue_url, progress_table=args.progress_table,
+                      max_chunks=args.max_chunks, idle_exit_seconds=args.idle_exit_seconds)
+    logging.getLogger(__name__).info("worker stopped after %d chunks", done)
+    return 0
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from airflow_provider_batchorch.aws.processor import ProcessorNames, ensure_processor
+
+    sfn, sqs, ddb = _clients(args, "stepfunctions", "sqs", "dynamodb")
+    refs = ensure_processor(sfn, sqs, ddb, ProcessorNames(role_arn=args.role_arn))
+    print(refs.model_dump_json(indent=2))
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "analyze": cmd_analyze, "worker": cmd_worker, "deploy": cmd_deploy}
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = _parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except BatchorchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_REFUSED if not exc.code.startswith(("RUN_", "EXECUTION_")) else EXIT_FAILED
+    except ValidationError as exc:
+        print(f"error: {invalid_conf(exc)}", file=sys.stderr)
+        return EXIT_REFUSED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""From a request, a CSV profile and an agent to a validated ``BatchConfig``: mapping, outputs, concurrency."""
+
+from __future__ import annotations
+
+from airflow_provider_batchorch.core.agent_spec import AgentSpec
+from airflow_provider_batchorch.core.mapping import map_inputs, select_output_fields
+from airflow_provider_batchorch.core.models import BatchConfig, BatchRequest, CsvProfile
+
+
+def plan_concurrency(concurrency: int, chunk_count: int) -> tuple[int, int]:
+    """Split the batch's agent calls in flight into (chunks in flight, rows in flight per chunk).
+
+    Their product never exceeds ``concurrency``: as many chunks as possible run side by side (fewer
+    stragglers at the end), each with an equal share of the row slots.
+    """
+    chunk_concurrency = max(1, min(concurrency, chunk_count))
+    return chunk_concurrency, max(1, concurrency // chunk_concurrency)
+
+
+def build_batch_config(
+    request: BatchRequest, profile: CsvProfile, agent: AgentSpec, *, batch_id: str, prefix_uri: str
+) -> BatchConfig:
+    mapping = map_inputs(agent, profile.columns, request.input_mapping)
+    output_fields = select_output_fields(agent, request.output_fields)
+    chunk_count = len(profile.chunks) if profile.chunks else -(-profile.row_count // profile.chunk_rows)
+    chunk_concurrency, row_concurrency = plan_concurrency(request.concurrency, chunk_count)
+    prefix_uri = prefix_uri.rstrip("/") + "/"
+    return BatchConfig(
+        batch_id=batch_id,
+        csv_uri=profile.uri,
+        encoding=profile.encoding,
+        delimiter=profile.delimiter,
+        quotechar=profile.quotechar,
+        columns=profile.columns,
+        agent=agent,
+        input_mapping=mapping,
+        output_fields=output_fields,
+        concurrency=request.concurrency,
+        chunk_concurrency=chunk_concurrency,
+        row_concurrency=row_concurrency,
+        timeout_seconds=request.timeout_seconds,
+        total_rows=profile.row_count,
+        chunk_count=chunk_count,
+        prefix_uri=prefix_uri,
+        output_uri=request.output_uri or f"{prefix_uri}output/{_output_name(profile.uri)}",
+        neutralize_formulas=request.neutralize_formulas,
+    )
+
+
+def _output_name(csv_uri: str) -> str:
+    stem = csv_uri.rstrip("/").rsplit("/", 1)[-1]
+    stem = stem[:-4] if stem.lower().endswith(".csv") else stem
+    return f"{stem or 'batch'}_enriched.csv"

@@ -1,0 +1,108 @@
+"""Process the rows of one chunk: call the agent for each with bounded concurrency and a per-row timeout,
+validate every output against the agent's schema, and turn each row into its output cells.
+
+A row never disappears: whatever goes wrong for it (bad input, agent error, timeout, invalid JSON, schema
+violation) becomes that row's ``_status = FAILED`` and ``_error_message``; the other rows go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from airflow_provider_batchorch.core.csv_output import format_cell
+from airflow_provider_batchorch.core.errors import AgentRowError
+from airflow_provider_batchorch.core.invocation import AgentCall
+from airflow_provider_batchorch.core.mapping import build_agent_inputs
+from airflow_provider_batchorch.core.models import ROW_FAILED, ROW_SUCCEEDED, BatchConfig
+from airflow_provider_batchorch.core.output_validation import OutputValidator
+
+
+@dataclass
+class RowFailure:
+    code: str
+    reason: str  # short and groupable: what the summary counts
+    message: str  # what the user reads in _error_message
+
+
+@dataclass
+class ChunkOutcome:
+    rows: list[list[str]]
+    succeeded: int = 0
+    failed: int = 0
+    agent_calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    failure_reasons: Counter = field(default_factory=Counter)
+
+
+def describe_failure(exc: BaseException, timeout_seconds: float) -> RowFailure:
+    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
+        reason = f"Timed out after {timeout_seconds:g}s"
+        return RowFailure("TIMEOUT", reason, f"{reason}; raise timeout_seconds or check the agent")
+    if isinstance(exc, AgentRowError):
+        return RowFailure(exc.code, exc.reason, str(exc))
+    name = type(exc).__name__
+    return RowFailure("AGENT_ERROR", f"Agent raised {name}", f"Agent raised {name}: {exc}"[:1000])
+
+
+class RowProcessor:
+    """Everything that is the same for every row of a batch, built once per batch and reused per chunk."""
+
+    def __init__(self, config: BatchConfig, agent_call: AgentCall, validator: OutputValidator | None = None):
+        self.config = config
+        self.agent_call = agent_call
+        self.validator = validator or OutputValidator(config.agent.output_schema or {"type": "object"})
+
+    async def process_chunk(
+        self, rows: list[dict[str, str]], *, on_progress: Callable[[int, int], None] | None = None
+    ) -> ChunkOutcome:
+        outcome = ChunkOutcome(rows=[[] for _ in rows])
+        next_index = iter(range(len(rows)))
+
+        async def lane() -> None:
+            for index in next_index:
+                outcome.rows[index] = await self._process_row(rows[index], outcome)
+                if on_progress:
+                    on_progress(outcome.succeeded, outcome.failed)
+
+        lanes = min(self.config.row_concurrency, len(rows)) or 1
+        await asyncio.gather(*(lane() for _ in range(lanes)))
+        return outcome
+
+    async def _process_row(self, row: dict[str, str], outcome: ChunkOutcome) -> list[str]:
+        config = self.config
+        started = time.perf_counter()
+        output: dict[str, Any] = {}
+        failure: RowFailure | None = None
+        try:
+            inputs = build_agent_inputs(row, config.input_mapping, config.agent)
+            outcome.agent_calls += 1
+            result = await asyncio.wait_for(self.agent_call(inputs), timeout=config.timeout_seconds)
+            outcome.input_tokens += result.input_tokens
+            outcome.output_tokens += result.output_tokens
+            output = self.validator.validate(result.output)
+        except Exception as exc:  # noqa: BLE001 - every failure is recorded on its row, never raised
+            failure = describe_failure(exc, config.timeout_seconds)
+        latency_ms = round((time.perf_counter() - started) * 1000)
+        if failure:
+            outcome.failed += 1
+            outcome.failure_reasons[failure.reason] += 1
+        else:
+            outcome.succeeded += 1
+        original = [row.get(column, "") for column in config.columns]
+        produced = [format_cell(output.get(name)) for name in config.output_fields]
+        metadata = [
+            ROW_FAILED if failure else ROW_SUCCEEDED,
+            failure.message if failure else "",
+            failure.code if failure else "",
+            config.agent.name,
+            config.agent.version,
+            str(latency_ms),
+            datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        ]
+        return [*original, *produced, *metadata]
