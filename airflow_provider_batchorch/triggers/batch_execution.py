@@ -1,0 +1,120 @@
+"""Waits for a batch's Step Functions execution in the triggerer, logging row-level progress on every poll."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+from airflow_provider_batchorch.aws.progress import read_progress
+from airflow_provider_batchorch.core.models import BatchConfig, Progress
+from airflow_provider_batchorch.hooks.batchorch import BatchorchHook
+
+SUCCEEDED = "SUCCEEDED"
+FAILED_STATES = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
+
+
+def format_duration(seconds: float) -> str:
+    """``4m 32s``, ``1h 5m``, ``45s``."""
+    seconds = max(0, round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes}m"
+    if minutes:
+        return f"{minutes}m {secs}s" if secs else f"{minutes}m"
+    return f"{secs}s"
+
+
+def format_progress(progress: Progress) -> str:
+    """``RUNNING: rows 450/1000 (45.0%), 12 failed, ETA 5m``"""
+    text = (
+        f"{progress.status}: rows {progress.rows_processed}/{progress.total_rows} ({progress.percent:.1f}%), "
+        f"{progress.rows_failed} failed, elapsed {format_duration(progress.elapsed_seconds)}"
+    )
+    if progress.status == "RUNNING":
+        text += f", ETA {format_duration(progress.eta_seconds)}" if progress.eta_seconds is not None else ", ETA -"
+    return text
+
+
+class BatchExecutionTrigger(BaseTrigger):
+    """Poll the execution and its progress counters until the execution ends; fire one event.
+
+    The event is ``{"status": "success" | "failure", "execution_arn", "execution_status", "progress",
+    "error", "cause"}``.
+
+    :param execution_arn: The batch's Step Functions execution.
+    :param config: The ``BatchConfig`` dump (total rows, batch id).
+    :param progress_table: The processor's DynamoDB progress table.
+    :param poll_interval: Seconds between polls.
+    """
+
+    def __init__(
+        self,
+        *,
+        execution_arn: str,
+        config: dict[str, Any],
+        progress_table: str,
+        poll_interval: float = 10.0,
+        aws_conn_id: str | None = "aws_default",
+        region_name: str | None = None,
+        verify: bool | str | None = None,
+        botocore_config: dict | None = None,
+    ) -> None:
+        super().__init__()
+        self.execution_arn = execution_arn
+        self.config = config
+        self.progress_table = progress_table
+        self.poll_interval = poll_interval
+        self.aws_conn_id = aws_conn_id
+        self.region_name = region_name
+        self.verify = verify
+        self.botocore_config = botocore_config
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "execution_arn": self.execution_arn,
+                "config": self.config,
+                "progress_table": self.progress_table,
+                "poll_interval": self.poll_interval,
+                "aws_conn_id": self.aws_conn_id,
+                "region_name": self.region_name,
+                "verify": self.verify,
+                "botocore_config": self.botocore_config,
+            },
+        )
+
+    def hook(self) -> BatchorchHook:
+        return BatchorchHook(
+            aws_conn_id=self.aws_conn_id, region_name=self.region_name, verify=self.verify, config=self.botocore_config
+        )
+
+    def _read_progress(self, hook: BatchorchHook, config: BatchConfig) -> Progress:
+        return read_progress(hook.sfn, hook.dynamodb, self.progress_table, self.execution_arn, config)
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        config = BatchConfig.model_validate(self.config)
+        hook = self.hook()
+        while True:
+            # boto3 and the connection lookup are blocking: keep them off the triggerer's event loop.
+            progress = await asyncio.to_thread(self._read_progress, hook, config)
+            self.log.info("Batch %s %s", config.batch_id, format_progress(progress))
+            if progress.status == SUCCEEDED or progress.status in FAILED_STATES:
+                break
+            await asyncio.sleep(self.poll_interval)
+        event: dict[str, Any] = {
+            "status": "success" if progress.status == SUCCEEDED else "failure",
+            "execution_arn": self.execution_arn,
+            "execution_status": progress.status,
+            "progress": progress.model_dump(mode="json"),
+            "error": None,
+            "cause": None,
+        }
+        if progress.status != SUCCEEDED:
+            described = await asyncio.to_thread(lambda: hook.sfn.describe_execution(executionArn=self.execution_arn))
+            event["error"] = described.get("error")
+            event["cause"] = described.get("cause")
+        yield TriggerEvent(event)

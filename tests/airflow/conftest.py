@@ -1,0 +1,132 @@
+"""A throwaway Airflow for the adapter tests: temp AIRFLOW_HOME, the package's dags folder, SQLite.
+
+Airflow reads its configuration when first imported, so the environment is set when pytest loads this file,
+before any test module imports ``airflow``. The database is migrated once per session, only by the tests
+that need it (``airflow_db``).
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import shutil
+import tempfile
+import uuid
+
+import pytest
+
+from airflow_provider_batchorch.local_airflow import configure_environment
+
+AIRFLOW_HOME = configure_environment(tempfile.mkdtemp(prefix="batchorch-test-airflow-"))
+atexit.register(shutil.rmtree, AIRFLOW_HOME, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def airflow_db():
+    """The metadata DB, migrated once (about 2-3 s on SQLite)."""
+    from airflow_provider_batchorch.local_airflow import migrate_database
+
+    migrate_database()
+    return AIRFLOW_HOME
+
+
+@pytest.fixture(scope="session")
+def aws_with_workers(tmp_path_factory):
+    """A moto server of our own, with the processor deployed and two local workers."""
+    from airflow_provider_batchorch.aws.embedded import EmbeddedAws
+
+    with EmbeddedAws(log_dir=tmp_path_factory.mktemp("embedded-airflow")) as aws:
+        aws.start_workers(2)
+        yield aws
+
+
+@pytest.fixture
+def aws_conn(aws_with_workers, monkeypatch):
+    """``aws_default`` (and plain boto3) pointed at the moto server."""
+    for key, value in aws_with_workers.environment().items():
+        monkeypatch.setenv(key, value)
+    return aws_with_workers
+
+
+@pytest.fixture(autouse=True)
+def _quiet_direct_execute():
+    """Operators are called with ``op.execute(context)`` in unit tests; that is on purpose."""
+    from airflow.sdk.bases.operator import ExecutorSafeguard
+
+    ExecutorSafeguard.test_mode = True
+    yield
+
+
+@pytest.fixture
+def upload_csv(aws_conn):
+    """Put CSV text in the emulator's bucket and return its s3:// URI."""
+    def upload(text: str, name: str = "input.csv") -> str:
+        key = f"tests/airflow/{uuid.uuid4().hex[:8]}/{name}"
+        aws_conn.client("s3").put_object(Bucket=aws_conn.bucket, Key=key, Body=text.encode("utf-8"))
+        return f"s3://{aws_conn.bucket}/{key}"
+
+    return upload
+
+
+COMPANIES_CSV = (
+    "company_name,website,location\r\n"
+    "Acme Robotics,https://acme-robotics.example,\"Austin, TX\"\r\n"
+    "Globex Bank,https://globex.example,London\r\n"
+    "=HYPERLINK(\"x\"),,Paris\r\n"
+    "Initech Software,https://initech.example,\"Zürich\"\r\n"
+)
+
+
+TEST_ROLE_ARN = "arn:aws:iam::123456789012:role/batchorch-tests"
+STATE_MACHINES = {
+    # RUNNING for about a second, then SUCCEEDED.
+    "succeeds": {"StartAt": "Work", "States": {"Work": {"Type": "Wait", "Seconds": 1, "Next": "Done"}, "Done": {"Type": "Succeed"}}},
+    "fails": {"StartAt": "Boom", "States": {"Boom": {"Type": "Fail", "Error": "ChunkFailed", "Cause": "chunk 3: worker died"}}},
+}
+
+
+@pytest.fixture
+def start_execution(aws_conn):
+    """Start a tiny stand-in execution ("succeeds" after ~1 s, or "fails" at once); returns its ARN."""
+    sfn = aws_conn.client("stepfunctions")
+    machines = {m["name"]: m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]}
+
+    def start(kind: str) -> str:
+        name = f"batchorch-test-{kind}"
+        if name not in machines:
+            machines[name] = sfn.create_state_machine(
+                name=name, definition=json.dumps(STATE_MACHINES[kind]), roleArn=TEST_ROLE_ARN
+            )["stateMachineArn"]
+        return sfn.start_execution(stateMachineArn=machines[name], name=uuid.uuid4().hex)["executionArn"]
+
+    return start
+
+
+@pytest.fixture
+def small_config():
+    """A ``BatchConfig`` dump for tests that only need the progress side (batch id, total rows)."""
+    from airflow_provider_batchorch.core.models import BatchConfig
+
+    return BatchConfig(
+        batch_id=f"test-{uuid.uuid4().hex[:8]}",
+        csv_uri="s3://batchorch-local/in.csv",
+        encoding="utf-8",
+        delimiter=",",
+        columns=["name"],
+        agent={
+            "name": "echo-agent",
+            "input_fields": [{"name": "name"}],
+            "output_schema": {"type": "object", "properties": {"echo": {"type": "string"}}},
+            "invocation": {"kind": "python", "callable": "json:dumps"},
+        },
+        input_mapping={"name": "name"},
+        output_fields=["echo"],
+        concurrency=4,
+        chunk_concurrency=2,
+        row_concurrency=2,
+        timeout_seconds=5,
+        total_rows=10,
+        chunk_count=2,
+        prefix_uri="s3://batchorch-local/batchorch/runs/test/",
+        output_uri="s3://batchorch-local/batchorch/runs/test/output/in_enriched.csv",
+    ).model_dump(mode="json")

@@ -1,0 +1,59 @@
+"""BatchExecutionTrigger: serialisable, and run() polls a real (emulated) execution to one event."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+
+from airflow_provider_batchorch.aws.progress import record_partial
+from airflow_provider_batchorch.triggers.batch_execution import BatchExecutionTrigger, format_duration, format_progress
+from airflow_provider_batchorch.core.models import Progress
+
+
+def make_trigger(execution_arn, config, **kwargs):
+    return BatchExecutionTrigger(
+        execution_arn=execution_arn, config=config, progress_table="batchorch-progress", poll_interval=0.2, **kwargs
+    )
+
+
+async def collect(trigger):
+    return [event async for event in trigger.run()]
+
+
+def test_serialize_round_trip(small_config):
+    trigger = make_trigger("arn:aws:states:us-east-1:123456789012:execution:m:e", small_config, region_name="eu-west-1")
+    classpath, kwargs = trigger.serialize()
+    assert classpath == "airflow_provider_batchorch.triggers.batch_execution.BatchExecutionTrigger"
+    module, _, name = classpath.rpartition(".")
+    rebuilt = getattr(importlib.import_module(module), name)(**kwargs)
+    assert rebuilt.serialize() == (classpath, kwargs)
+    assert kwargs["config"] == small_config and kwargs["aws_conn_id"] == "aws_default"
+
+
+def test_run_logs_progress_and_fires_success(start_execution, small_config, aws_conn, capfd):
+    execution_arn = start_execution("succeeds")
+    record_partial(aws_conn.client("dynamodb"), "batchorch-progress", small_config["batch_id"], 0, 4, 1)
+    events = asyncio.run(collect(make_trigger(execution_arn, small_config)))
+    assert len(events) == 1
+    event = events[0].payload
+    assert event["status"] == "success" and event["execution_status"] == "SUCCEEDED"
+    assert event["execution_arn"] == execution_arn
+    assert event["progress"]["rows_processed"] == 5 and event["progress"]["rows_failed"] == 1
+    polls = [line for line in capfd.readouterr().out.splitlines() if "rows 5/10 (50.0%), 1 failed" in line]
+    assert len(polls) >= 2, "expected a progress line per poll while RUNNING and a final one"
+    assert any("RUNNING" in line and "ETA" in line for line in polls)
+
+
+def test_run_fires_failure_with_error_and_cause(start_execution, small_config):
+    execution_arn = start_execution("fails")
+    (event,) = asyncio.run(collect(make_trigger(execution_arn, small_config)))
+    assert event.payload["status"] == "failure"
+    assert event.payload["execution_status"] == "FAILED"
+    assert event.payload["error"] == "ChunkFailed" and event.payload["cause"] == "chunk 3: worker died"
+
+
+def test_progress_line_reads_like_the_seed():
+    progress = Progress(status="RUNNING", total_rows=1000, rows_processed=450, rows_succeeded=438, rows_failed=12,
+                        percent=45.0, eta_seconds=300, elapsed_seconds=245)
+    assert format_progress(progress) == "RUNNING: rows 450/1000 (45.0%), 12 failed, elapsed 4m 5s, ETA 5m"
+    assert format_duration(3900) == "1h 5m" and format_duration(7) == "7s"
