@@ -68,6 +68,12 @@ def upload_csv(aws_conn):
     return upload
 
 
+@pytest.fixture
+def companies_csv() -> str:
+    """Four companies, CRLF, quoted commas, an empty cell, a formula-looking cell, non-ASCII."""
+    return COMPANIES_CSV
+
+
 COMPANIES_CSV = (
     "company_name,website,location\r\n"
     "Acme Robotics,https://acme-robotics.example,\"Austin, TX\"\r\n"
