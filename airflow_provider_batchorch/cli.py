@@ -152,7 +152,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
     done = run_worker(s3=s3, sqs=sqs, sfn=sfn, ddb=ddb, queue_url=queue_url, progress_table=args.progress_table,
                       max_chunks=args.max_chunks, idle_exit_seconds=args.idle_exit_seconds)
     logging.getLogger(__name__).info("worker stopped after %d chunks", done)
-    return 0
+    # Every chunk in hand was answered; what may still run is an agent thread past its row timeout, which
+    # would otherwise keep the process alive until the agent returns.
+    logging.shutdown()
+    os._exit(0)
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:

@@ -20,6 +20,11 @@ def chunk_summary_uri(config: BatchConfig, chunk: int) -> str:
     return join_uri(config.prefix_uri, f"parts/chunk-{chunk:06d}.json")
 
 
+def chunk_error_uri(prefix_uri: str, chunk: int) -> str:
+    """Why a chunk could not be processed: the results step reports it if the chunk has no part."""
+    return join_uri(prefix_uri, f"parts/chunk-{chunk:06d}.error.txt")
+
+
 def put_bytes(s3, uri: str, body: bytes, content_type: str = "application/json") -> str:
     bucket, key = parse_s3_uri(uri)
     s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)

@@ -15,7 +15,8 @@ from airflow_provider_batchorch.core.models import BatchConfig, Progress
 from airflow_provider_batchorch.core.progress import compute_progress
 
 
-def record_partial(ddb, table: str, batch_id: str, chunk: int, succeeded: int, failed: int) -> None:
+def _ensure_partial_map(ddb, table: str, batch_id: str) -> None:
+    # A nested path can only be SET or REMOVEd once its parent map exists.
     ddb.update_item(
         TableName=table,
         Key={"batch_id": {"S": batch_id}},
@@ -23,6 +24,10 @@ def record_partial(ddb, table: str, batch_id: str, chunk: int, succeeded: int, f
         ExpressionAttributeNames={"#partial": "partial"},
         ExpressionAttributeValues={":empty": {"M": {}}},
     )
+
+
+def record_partial(ddb, table: str, batch_id: str, chunk: int, succeeded: int, failed: int) -> None:
+    _ensure_partial_map(ddb, table, batch_id)
     ddb.update_item(
         TableName=table,
         Key={"batch_id": {"S": batch_id}},
@@ -34,6 +39,7 @@ def record_partial(ddb, table: str, batch_id: str, chunk: int, succeeded: int, f
 
 def record_chunk_done(ddb, table: str, batch_id: str, chunk: int, succeeded: int, failed: int) -> bool:
     """Count a finished chunk once. Returns False when it had already been counted."""
+    _ensure_partial_map(ddb, table, batch_id)
     try:
         ddb.update_item(
             TableName=table,

@@ -12,7 +12,13 @@ from typing import Iterator
 
 from botocore.exceptions import ClientError
 
-from airflow_provider_batchorch.aws.batch_store import chunk_summary_uri, get_bytes, part_uri, save_summary
+from airflow_provider_batchorch.aws.batch_store import (
+    chunk_error_uri,
+    chunk_summary_uri,
+    get_bytes,
+    part_uri,
+    save_summary,
+)
 from airflow_provider_batchorch.aws.s3_uri import parse_s3_uri
 from airflow_provider_batchorch.core.csv_output import csv_bytes
 from airflow_provider_batchorch.core.errors import BatchorchError, ExecutionFailedError
@@ -20,6 +26,10 @@ from airflow_provider_batchorch.core.models import BatchConfig, BatchSummary, Ch
 from airflow_provider_batchorch.core.summary import summarize_batch
 
 SUMMARY_READERS = 16
+
+
+class IncompleteBatchError(BatchorchError):
+    code = "INCOMPLETE_BATCH"
 
 
 class _ConcatenatedReader(io.RawIOBase):
@@ -57,13 +67,25 @@ def load_chunk_summaries(s3, config: BatchConfig) -> list[ChunkSummary]:
         try:
             return ChunkSummary.model_validate_json(get_bytes(s3, chunk_summary_uri(config, chunk)))
         except ClientError as exc:
-            raise BatchorchError(
-                f"chunk {chunk} of batch {config.batch_id} has no result part ({exc.response['Error']['Code']}).",
-                hint="The execution did not finish every chunk: check it in the Step Functions console and re-run.",
+            raise IncompleteBatchError(
+                f"chunk {chunk} of batch {config.batch_id} has no result part: {_chunk_error(s3, config, chunk)}.",
+                hint="Fix the cause and run the batch again; the Step Functions console shows the chunk's history.",
             ) from exc
 
     with ThreadPoolExecutor(SUMMARY_READERS) as pool:
-        return list(pool.map(load, range(config.chunk_count)))
+        summaries = list(pool.map(load, range(config.chunk_count)))
+    rows = sum(summary.rows for summary in summaries)
+    if rows != config.total_rows:
+        raise IncompleteBatchError(f"the parts hold {rows} rows, the CSV {config.total_rows}.",
+                                   hint="Run the batch again; the CSV may have changed while it ran.")
+    return summaries
+
+
+def _chunk_error(s3, config: BatchConfig, chunk: int) -> str:
+    try:
+        return get_bytes(s3, chunk_error_uri(config.prefix_uri, chunk)).decode("utf-8", "replace")
+    except ClientError:
+        return "no worker reported an error (it may still be running or was never delivered)"
 
 
 def write_output_csv(s3, config: BatchConfig) -> str:

@@ -19,7 +19,13 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from airflow_provider_batchorch.aws.batch_store import get_bytes, part_uri, put_bytes, save_chunk_summary
+from airflow_provider_batchorch.aws.batch_store import (
+    chunk_error_uri,
+    get_bytes,
+    part_uri,
+    put_bytes,
+    save_chunk_summary,
+)
 from airflow_provider_batchorch.aws.csv_source import read_range
 from airflow_provider_batchorch.aws.processor import CHUNK_VISIBILITY_SECONDS
 from airflow_provider_batchorch.aws.progress import record_chunk_done, record_partial
@@ -97,10 +103,18 @@ class ChunkWorker:
         except ChunkError as exc:
             log.error("chunk %s failed: %s", chunk.chunk, exc)
             error = "ChunkRetryable" if exc.retryable else "ChunkFailed"
+            await asyncio.to_thread(self._record_chunk_error, body["config_uri"], chunk.chunk, f"{error}: {exc}")
             await asyncio.to_thread(self._answer, self.sfn.send_task_failure, taskToken=token, error=error, cause=str(exc)[:32000])
         finally:
             keep_alive.cancel()
         await asyncio.to_thread(self.sqs.delete_message, QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def _record_chunk_error(self, config_uri: str, chunk: int, message: str) -> None:
+        prefix_uri = config_uri.rsplit("/", 1)[0]
+        try:
+            put_bytes(self.s3, chunk_error_uri(prefix_uri, chunk), message.encode(), "text/plain")
+        except ClientError as exc:
+            log.warning("could not record the error of chunk %s: %s", chunk, exc)
 
     @staticmethod
     def _answer(call, **kwargs: Any) -> None:
@@ -216,5 +230,10 @@ def run_worker(*, s3, sqs, sfn, ddb, queue_url: str, progress_table: str, max_ch
                 pass
         await worker.run(idle_exit_seconds=idle_exit_seconds)
 
-    asyncio.run(main())
+    # Not asyncio.run(): it would wait for agent threads still running past their row timeout.
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
     return worker.chunks_done

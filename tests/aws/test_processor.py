@@ -56,3 +56,10 @@ def test_chunk_counts_are_added_once_and_partials_overwritten(embedded_aws):
     assert record_chunk_done(ddb, table, "b-progress", 0, 9, 1) is True
     assert record_chunk_done(ddb, table, "b-progress", 0, 9, 1) is False  # redelivered chunk
     assert read_counts(ddb, table, "b-progress") == (11, 1, 1)
+
+
+def test_first_progress_write_can_be_a_finished_chunk(embedded_aws):
+    ddb = embedded_aws.client("dynamodb")
+    table = embedded_aws.refs.progress_table
+    assert record_chunk_done(ddb, table, "b-fresh", 3, 10, 0) is True
+    assert read_counts(ddb, table, "b-fresh") == (10, 0, 1)

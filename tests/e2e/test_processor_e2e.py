@@ -55,3 +55,15 @@ def test_misbehaving_rows_fail_alone_with_a_reason(aws_with_workers):
     assert summary.rows_failed == 5 and summary.rows_succeeded == 3
     assert sum(summary.failure_reasons.values()) == 5
     assert all(r["upper"] == "" for r in rows if r["_status"] == "FAILED")
+
+
+def test_a_chunk_that_cannot_run_is_reported_not_lost(aws_with_workers):
+    import pytest
+
+    from airflow_provider_batchorch.core.errors import BatchorchError
+
+    source = "text\n" + "".join(f"r{i}\n" for i in range(5))
+    with pytest.raises(BatchorchError) as raised:
+        _run(aws_with_workers, source, agents.spec("no_such_function"), chunk_rows=5)
+    # On AWS the Map fails with ChunkFailed; the emulator ignores child failures, so the results step catches it.
+    assert "no_such_function" in str(raised.value)
