@@ -1,0 +1,32 @@
+"""Functions behind the custom agents of ``examples/registry.yaml``: how a user plugs their own Python code in.
+
+``sentiment`` backs ``sentiment-agent`` (structured output). ``chat_reply`` backs ``company-chat-agent``, which
+returns free text and has no output schema, so the registry rejects it with INCOMPATIBLE_AGENT.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_batchorch.core.agents._common import text
+from airflow_provider_batchorch.core.agents._sentiment import sentiment as _tone
+from airflow_provider_batchorch.core.errors import AgentRowError
+
+
+def sentiment(row: dict[str, Any]) -> dict[str, Any]:
+    """``{"text": ...}`` -> sentiment label, polarity in [-1, 1] and the terms that decided it."""
+    value = text(row.get("text"))
+    if not value:
+        raise AgentRowError("Missing required input: text")
+    tone = _tone(value)
+    return {
+        "sentiment": tone.label,
+        "polarity": tone.polarity,
+        "positive_terms": tone.positive_terms[:10],
+        "negative_terms": tone.negative_terms[:10],
+    }
+
+
+def chat_reply(row: dict[str, Any]) -> str:
+    """Free text, not a JSON object: the kind of agent batch CSV processing cannot use."""
+    return f"Here is what I know about {text(row.get('company_name')) or 'that company'}: ..."

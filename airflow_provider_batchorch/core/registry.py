@@ -1,0 +1,289 @@
+"""The agent registry: look agents up by name or alias, refuse agents without structured output, and load
+extra agents from a YAML / JSON file (or text fetched from S3 by the caller).
+
+File format::
+
+    agents:
+      - name: sentiment-agent
+        description: ...
+        input_fields: [{name: text, type: string, required: true}]     # or just [text]
+        output_schema: {type: object, properties: {...}, required: [...]}
+        invocation: {kind: python, callable: "package.module:function"}
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import yaml
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from jsonschema.validators import validator_for
+from pydantic import ValidationError
+
+from airflow_provider_batchorch.core.agent_spec import AgentSpec
+from airflow_provider_batchorch.core.errors import IncompatibleAgentError, RegistryError, UnknownAgentError
+
+_WORD = re.compile(r"[a-z0-9]+")
+_NAME_NOISE = {"agent", "the", "a", "an", "and", "of", "for", "with"}
+
+
+def agent_key(name: str) -> str:
+    """How names are compared: case-insensitive, spaces and underscores read as hyphens."""
+    return re.sub(r"[\s_]+", "-", name.strip().casefold())
+
+
+def _words(text: str) -> set[str]:
+    found = set(_WORD.findall(text.casefold())) - _NAME_NOISE
+    return {w[:-1] if len(w) > 4 and w.endswith("s") else w for w in found}
+
+
+def _similarity(query: AgentSpec | str, candidate: AgentSpec) -> float:
+    """How alike two agents are by name (difflib) and by the words of their names, descriptions and
+    capabilities (Jaccard). Used to suggest a compatible replacement."""
+    if isinstance(query, AgentSpec):
+        name, words = query.name, _words(" ".join([query.name, query.description, *query.capabilities]))
+    else:
+        name, words = query, _words(query)
+    name_ratio = max(difflib.SequenceMatcher(None, agent_key(name), agent_key(n)).ratio()
+                     for n in (candidate.name, *candidate.aliases))
+    theirs = _words(" ".join([candidate.name, candidate.description, *candidate.capabilities]))
+    overlap = len(words & theirs) / len(words | theirs) if words and theirs else 0.0
+    return 0.5 * name_ratio + 0.5 * overlap
+
+
+class AgentRegistry:
+    """Agents by canonical name; a later spec with the same name replaces an earlier one."""
+
+    def __init__(self, specs: Iterable[AgentSpec] = ()) -> None:
+        self._specs: dict[str, AgentSpec] = {}
+        for spec in specs:
+            self._specs[agent_key(spec.name)] = spec
+        self._aliases: dict[str, str] = {}
+        for key, spec in self._specs.items():
+            for alias in spec.aliases:
+                alias_key = agent_key(alias)
+                if alias_key not in self._specs:
+                    self._aliases.setdefault(alias_key, key)
+
+    # --- lookup -------------------------------------------------------------------------------------------
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self._find(name) is not None
+
+    def __iter__(self) -> Iterator[AgentSpec]:
+        return iter(self._specs.values())
+
+    def __len__(self) -> int:
+        return len(self._specs)
+
+    def _find(self, name: str) -> AgentSpec | None:
+        key = agent_key(name)
+        key = self._aliases.get(key, key)
+        return self._specs.get(key)
+
+    def get(self, name: str) -> AgentSpec:
+        """The agent called ``name`` (or one of its aliases), case-insensitively; else ``UnknownAgentError``."""
+        spec = self._find(name or "")
+        if spec is not None:
+            return spec
+        names = self.names()
+        candidates = {agent_key(n): s.name for s in self for n in (s.name, *s.aliases)}
+        close = difflib.get_close_matches(agent_key(name or ""), list(candidates), n=1, cutoff=0.5)
+        closest = candidates[close[0]] if close else self._most_similar(name or "", list(self))
+        message = f"Unknown agent '{name}'."
+        if closest:
+            message += f" Did you mean '{closest}'?"
+        raise UnknownAgentError(
+            message,
+            hint=f"Available agents: {', '.join(names) or '(none)'}.",
+            details={"agent": name, "closest_agent": closest, "available_agents": names},
+        )
+
+    def validate(self, name: str) -> AgentSpec:
+        """The agent, if it can be used for batch CSV output; ``IncompatibleAgentError`` when it has no
+        structured output (no object output schema with properties)."""
+        spec = self.get(name)
+        if spec.is_structured:
+            return spec
+        compatible = [s.name for s in self.compatible()]
+        alternative = self.closest_compatible(spec)
+        raise IncompatibleAgentError(
+            f"The agent '{spec.name}' doesn't support structured output. "
+            f"Please choose one of these compatible agents: {compatible}",
+            hint=f"Use '{alternative.name}' for similar functionality" if alternative else
+            "Register an agent with an output_schema (a JSON Schema of type object).",
+            details={"agent": spec.name, "compatible_agents": compatible,
+                     "closest_compatible_agent": alternative.name if alternative else None},
+        )
+
+    def closest_compatible(self, spec: AgentSpec | str) -> AgentSpec | None:
+        """The structured-output agent most like ``spec`` by name and description."""
+        own_name = spec.name if isinstance(spec, AgentSpec) else None
+        return self._most_similar_spec(spec, [s for s in self.compatible() if s.name != own_name])
+
+    @staticmethod
+    def _most_similar_spec(query: AgentSpec | str, candidates: list[AgentSpec]) -> AgentSpec | None:
+        if not candidates:
+            return None
+        return max(candidates, key=lambda candidate: _similarity(query, candidate))
+
+    def _most_similar(self, query: str, candidates: list[AgentSpec]) -> str | None:
+        best = self._most_similar_spec(query, candidates)
+        return best.name if best is not None and _similarity(query, best) > 0.3 else None
+
+    # --- listing ------------------------------------------------------------------------------------------
+
+    def list(self) -> list[AgentSpec]:
+        return list(self._specs.values())
+
+    def names(self) -> list[str]:
+        return [spec.name for spec in self._specs.values()]
+
+    def compatible(self) -> list[AgentSpec]:
+        return [spec for spec in self._specs.values() if spec.is_structured]
+
+    def merged(self, other: "AgentRegistry | Iterable[AgentSpec]") -> "AgentRegistry":
+        """A new registry: this one's agents, then ``other``'s, which replace same-named ones."""
+        return AgentRegistry([*self._specs.values(), *other])
+
+    def describe(self, name: str) -> dict[str, Any]:
+        """The design document's ``validate_agent_compatibility`` answer for one agent."""
+        spec = self.get(name)
+        answer: dict[str, Any] = {
+            "agent": spec.name,
+            "version": spec.version,
+            "description": spec.description,
+            "compatible": spec.is_structured,
+            "structured_output_enabled": spec.is_structured,
+            "output_schema": spec.output_schema,
+            "available_fields": spec.output_fields if spec.is_structured else [],
+            "input_fields": [field.model_dump() for field in spec.input_fields],
+        }
+        if not spec.is_structured:
+            alternative = self.closest_compatible(spec)
+            answer["compatible_agents"] = [s.name for s in self.compatible()]
+            answer["suggestion"] = f"Use '{alternative.name}' for similar functionality" if alternative else None
+        return answer
+
+
+# --- built-in agents and files ----------------------------------------------------------------------------
+
+
+def builtin_registry() -> AgentRegistry:
+    from airflow_provider_batchorch.core.agents import builtin_specs
+
+    return AgentRegistry(builtin_specs())
+
+
+def _summarise(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors():
+        where = ".".join(str(p) for p in item["loc"]) or "(entry)"
+        parts.append(f"{where}: {item['msg']}")
+    return "; ".join(parts)
+
+
+def check_output_schema(schema: Any) -> None:
+    """Raise ``RegistryError`` when ``schema`` is not a valid JSON Schema (for its ``$schema`` dialect)."""
+    if not isinstance(schema, dict):
+        raise RegistryError(f"output_schema must be a JSON object (a JSON Schema), got {type(schema).__name__}.")
+    try:
+        validator_for(schema, default=Draft202012Validator).check_schema(schema)
+    except SchemaError as exc:
+        where = "/".join(str(p) for p in exc.path)
+        raise RegistryError(f"output_schema is not a valid JSON Schema: {exc.message}"
+                            + (f" (at '{where}')" if where else "")) from None
+
+
+def _entry(raw: Any, position: int, source: str) -> AgentSpec:
+    label = f"{source}: entry {position + 1}"
+    if not isinstance(raw, dict):
+        raise RegistryError(f"{label} must be a mapping with name, input_fields, output_schema and invocation.")
+    label += f" ('{raw['name']}')" if isinstance(raw.get("name"), str) else ""
+    entry = dict(raw)
+    if isinstance(entry.get("input_fields"), list):  # shorthand: a bare name is a required string field
+        entry["input_fields"] = [{"name": f} if isinstance(f, str) else f for f in entry["input_fields"]]
+    try:
+        spec = AgentSpec.model_validate(entry)
+    except ValidationError as exc:
+        raise RegistryError(f"{label} is invalid: {_summarise(exc)}",
+                            hint="See examples/registry.yaml for the entry format.") from None
+    if spec.output_schema is not None:
+        try:
+            check_output_schema(spec.output_schema)
+        except RegistryError as exc:
+            raise RegistryError(f"{label}: {exc.message}") from None
+    return spec
+
+
+def _parse(text: str, source: str) -> Any:
+    as_json = source.lower().endswith(".json") or text.lstrip().startswith(("{", "["))
+    if as_json:
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            where = f"line {exc.lineno} column {exc.colno}"
+            raise RegistryError(f"{source} is not valid JSON: {exc.msg} at {where}.") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise RegistryError(f"{source} is not valid YAML{where}: {problem}.") from None
+
+
+def load_registry_text(text: str, source_name: str = "<registry>") -> AgentRegistry:
+    """Agents from the text of a YAML or JSON registry file; ``source_name`` is used in error messages
+    (and a ``.json`` suffix selects JSON)."""
+    document = _parse(text, source_name)
+    if isinstance(document, list):
+        document = {"agents": document}
+    if not isinstance(document, dict) or "agents" not in document:
+        raise RegistryError(f"{source_name} must have a top-level 'agents' list.",
+                            hint="See examples/registry.yaml for the format.")
+    unknown = sorted(set(document) - {"agents", "version"})
+    if unknown:
+        raise RegistryError(f"{source_name} has unknown top-level keys {unknown}; expected 'agents'.")
+    entries = document["agents"] or []
+    if not isinstance(entries, list):
+        raise RegistryError(f"{source_name}: 'agents' must be a list of agent entries.")
+    specs: list[AgentSpec] = []
+    seen: dict[str, int] = {}
+    for position, raw in enumerate(entries):
+        spec = _entry(raw, position, source_name)
+        key = agent_key(spec.name)
+        if key in seen:
+            raise RegistryError(f"{source_name}: entry {position + 1} repeats the name '{spec.name}' "
+                                f"(already used by entry {seen[key] + 1}).")
+        seen[key] = position
+        specs.append(spec)
+    return AgentRegistry(specs)
+
+
+def load_registry_file(path: str | Path) -> AgentRegistry:
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise RegistryError(f"Registry file not found: {file}",
+                            hint="Give the path of a YAML or JSON registry file (see examples/registry.yaml).")
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RegistryError(f"Cannot read registry file {file}: {exc}") from None
+    return load_registry_text(text, str(file))
+
+
+def resolve_registry(file: str | Path | None = None) -> AgentRegistry:
+    """The built-in agents, overridden and extended by the agents of a local registry file when given."""
+    registry = builtin_registry()
+    if file is None or str(file).strip() == "":
+        return registry
+    if str(file).startswith("s3://"):
+        raise RegistryError(f"resolve_registry reads local files only, got {file}.",
+                            hint="Fetch the object and pass its text to load_registry_text().")
+    return registry.merged(load_registry_file(file))
