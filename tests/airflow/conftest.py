@@ -85,15 +85,15 @@ COMPANIES_CSV = (
 
 TEST_ROLE_ARN = "arn:aws:iam::123456789012:role/batchorch-tests"
 STATE_MACHINES = {
-    # RUNNING for about a second, then SUCCEEDED.
-    "succeeds": {"StartAt": "Work", "States": {"Work": {"Type": "Wait", "Seconds": 1, "Next": "Done"}, "Done": {"Type": "Succeed"}}},
+    # RUNNING for about two seconds, then SUCCEEDED.
+    "succeeds": {"StartAt": "Work", "States": {"Work": {"Type": "Wait", "Seconds": 2, "Next": "Done"}, "Done": {"Type": "Succeed"}}},
     "fails": {"StartAt": "Boom", "States": {"Boom": {"Type": "Fail", "Error": "ChunkFailed", "Cause": "chunk 3: worker died"}}},
 }
 
 
 @pytest.fixture
 def start_execution(aws_conn):
-    """Start a tiny stand-in execution ("succeeds" after ~1 s, or "fails" at once); returns its ARN."""
+    """Start a tiny stand-in execution ("succeeds" after ~2 s, or "fails" at once); returns its ARN."""
     sfn = aws_conn.client("stepfunctions")
     machines = {m["name"]: m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]}
 

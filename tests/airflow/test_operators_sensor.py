@@ -23,7 +23,8 @@ def test_poke_mode_waits_then_returns_final_progress(start_execution, small_conf
     sensor = make_sensor(start_execution("succeeds"), small_config, deferrable=False, poke_interval=0.2)
     progress = sensor.execute(context())
     assert progress["status"] == "SUCCEEDED" and progress["total_rows"] == 10
-    out = capfd.readouterr().out
+    captured = capfd.readouterr()
+    out = captured.out + captured.err
     assert "RUNNING: rows 0/10 (0.0%), 0 failed" in out and "SUCCEEDED: rows 0/10" in out
 
 

@@ -1,0 +1,111 @@
+"""Step 1: validate the run request and profile the CSV (streamed from S3, never loaded whole)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
+from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
+from airflow_provider_batchorch.aws.batch_store import batch_prefix, save_profile
+from airflow_provider_batchorch.aws.processor import execution_name
+from airflow_provider_batchorch.aws.s3_uri import parse_s3_uri
+from airflow_provider_batchorch.core.errors import InvalidConfError
+from airflow_provider_batchorch.core.models import BatchRequest
+from airflow_provider_batchorch.hooks.batchorch import BatchorchHook
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+
+def validate_request(conf: Mapping[str, Any] | BatchRequest) -> BatchRequest:
+    """The whole run conf as a ``BatchRequest``, or ``InvalidConfError`` naming every bad field on one line."""
+    if isinstance(conf, BatchRequest):
+        return conf
+    try:
+        return BatchRequest.model_validate(dict(conf))
+    except ValidationError as exc:
+        problems = "; ".join(_describe_problem(error) for error in exc.errors())
+        raise InvalidConfError(
+            f"invalid run conf: {problems}.",
+            hint='Example: {"csv_uri": "s3://bucket/companies.csv", "agent": "company-enrichment-agent"}.',
+        ) from None
+
+
+def _describe_problem(error: Mapping[str, Any]) -> str:
+    field = ".".join(str(part) for part in error["loc"]) or "conf"
+    if error["type"] == "extra_forbidden":
+        known = ", ".join(BatchRequest.model_fields)
+        return f"{field}: unknown key (expected one of {known})"
+    if error["type"] == "missing":
+        description = BatchRequest.model_fields[field].description if field in BatchRequest.model_fields else ""
+        return f"{field}: required" + (f" ({description})" if description else "")
+    return f"{field}: {error['msg'].removeprefix('Value error, ')} (got {error.get('input')!r})"
+
+
+class AnalyzeCsvOperator(AwsBaseOperator[BatchorchHook]):
+    """Validate the run request and profile its CSV: columns, types, rows, samples, row-aligned chunks.
+
+    The full profile (with the chunk offsets) is saved next to the batch in S3; XCom gets a small copy.
+
+    :param request: The run request (``BatchRequest`` fields). ``None`` means the DAG run's params, i.e. the
+        trigger conf merged over the Param defaults; every key is validated, unknown keys are refused.
+    :param batch_id: Names the batch's S3 prefix. ``None`` derives it from the DAG run, like the execution name.
+    :param work_bucket: Bucket for the batch's working files; ``None`` means the CSV's bucket.
+    :return: ``{"request", "profile" (without chunks), "profile_uri", "batch_id", "prefix_uri"}``
+    """
+
+    aws_hook_class = BatchorchHook
+    template_fields: Sequence[str] = aws_template_fields("request", "batch_id", "work_bucket")
+    ui_color = "#e8f4fd"
+
+    def __init__(
+        self,
+        *,
+        request: dict[str, Any] | None = None,
+        batch_id: str | None = None,
+        work_bucket: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.request = request
+        self.batch_id = batch_id
+        self.work_bucket = work_bucket
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        request = validate_request(self.request if self.request is not None else context["params"])
+        if not request.csv_uri.startswith("s3://"):
+            raise InvalidConfError(
+                f"csv_uri {request.csv_uri!r} is not an S3 URI.",
+                hint="Upload the file and pass s3://bucket/key.csv (`batchorch run --csv FILE` uploads it for you).",
+            )
+        # Imported here: the CSV analysis pulls in numpy, which would slow down every parse of the DAG file.
+        from airflow_provider_batchorch.aws.csv_source import analyze_s3_csv
+
+        self.log.info("Analyzing %s (chunks of %d rows)", request.csv_uri, request.chunk_rows)
+        profile = analyze_s3_csv(
+            self.hook.s3, request.csv_uri, chunk_rows=request.chunk_rows, encoding=request.encoding
+        )
+        batch_id = self.batch_id or execution_name(context["ti"].dag_id, context["run_id"])
+        prefix_uri = batch_prefix(self.work_bucket or parse_s3_uri(request.csv_uri)[0], batch_id)
+        profile_uri = save_profile(self.hook.s3, profile, prefix_uri)
+        self.log.info(
+            "CSV: %d rows, %d columns [%s], %s, delimiter %r, %d bytes, %d chunks; profile saved to %s",
+            profile.row_count,
+            len(profile.columns),
+            ", ".join(f"{column}: {profile.data_types.get(column, '?')}" for column in profile.columns),
+            profile.encoding + (" with BOM" if profile.has_bom else ""),
+            profile.delimiter,
+            profile.size_bytes,
+            len(profile.chunks),
+            profile_uri,
+        )
+        return {
+            "request": request.model_dump(mode="json"),
+            "profile": profile.without_chunks().model_dump(mode="json"),
+            "profile_uri": profile_uri,
+            "batch_id": batch_id,
+            "prefix_uri": prefix_uri,
+        }

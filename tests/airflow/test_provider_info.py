@@ -1,0 +1,38 @@
+"""The provider is discovered through its entry point and lists importable operators, sensors, hooks, triggers."""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import entry_points
+
+from airflow_provider_batchorch import get_provider_info
+
+
+def test_entry_point_returns_provider_info():
+    (entry_point,) = [ep for ep in entry_points(group="apache_airflow_provider") if ep.value.startswith("airflow_provider_batchorch")]
+    info = entry_point.load()()
+    assert info["package-name"] == "airflow-provider-batchorch"
+    assert info["versions"][0]
+
+
+def test_every_listed_module_and_link_imports():
+    info = get_provider_info()
+    modules = [m for kind in ("operators", "sensors", "hooks", "triggers") for entry in info[kind] for m in entry["python-modules"]]
+    assert len(modules) == 8
+    for module in modules:
+        importlib.import_module(module)
+    for path in info["extra-links"]:
+        module, _, name = path.rpartition(".")
+        assert getattr(importlib.import_module(module), name).name == "Step Functions Execution"
+
+
+def test_providers_manager_lists_it():
+    from airflow.providers_manager import ProvidersManager
+
+    manager = ProvidersManager()
+    provider = manager.providers["airflow-provider-batchorch"]
+    assert provider.version == "0.1.0"
+    assert provider.data["name"] == "Batchorch"
+    assert "airflow_provider_batchorch.links.batch_execution.BatchExecutionLink" in manager.extra_links_class_names
+    triggers = [t.trigger_class_name for t in manager.trigger]
+    assert "airflow_provider_batchorch.triggers.batch_execution" in triggers
