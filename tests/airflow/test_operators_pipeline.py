@@ -65,7 +65,7 @@ def test_six_steps_end_to_end(upload_csv, aws_conn, capfd, companies_csv):
                                                 "https://initech.example"]
     assert all(row["_status"] in ("SUCCEEDED", "FAILED") for row in rows)
     out = capfd.readouterr().out
-    assert "CSV: 4 rows, 3 columns" in out and "Output file: s3://" in out and "Processing time:" in out
+    assert "CSV: 4 rows, 3 columns" in out and "- Output file: s3://" in out and "- Processing time:" in out
 
 
 def test_unknown_agent_is_refused_with_suggestions(aws_conn):
