@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+import slow_agent
 from airflow_provider_batchorch.aws.processor import execution_name
 
 pytestmark = pytest.mark.e2e
@@ -40,6 +41,21 @@ def executions_named(aws, name: str) -> list[dict]:
     return [e for e in sfn.list_executions(stateMachineArn=aws.refs.state_machine_arn)["executions"] if e["name"] == name]
 
 
+def spy_on_trigger_polls(monkeypatch) -> list:
+    """Record every Progress the trigger reads (its log lines go to the task's log, not to pytest)."""
+    from airflow_provider_batchorch.triggers.batch_execution import BatchExecutionTrigger
+
+    polls = []
+    real_read = BatchExecutionTrigger._read_progress
+
+    def read_and_record(self, hook, config):
+        polls.append(real_read(self, hook, config))
+        return polls[-1]
+
+    monkeypatch.setattr(BatchExecutionTrigger, "_read_progress", read_and_record)
+    return polls
+
+
 def test_full_dag_run(dag, aws_conn, upload_csv, companies_csv):
     csv_uri = upload_csv(companies_csv, "companies.csv")
     run = dag.test(run_conf={"csv_uri": csv_uri, "agent": "company-enrichment-agent", "chunk_rows": 2})
@@ -61,11 +77,13 @@ def test_full_dag_run(dag, aws_conn, upload_csv, companies_csv):
 def test_bad_conf_fails_the_analyze_task_with_one_line(dag, aws_conn, upload_csv, capfd):
     run = dag.test(run_conf={"csv_uri": upload_csv("a\n1\n"), "agent": "company-enrichment-agent", "colour": "blue"})
     assert task_states(run)["analyze_csv"] == "failed" and str(run.state) == "failed"
-    assert "INVALID_CONF: invalid run conf: colour: unknown key" in capfd.readouterr().out
+    captured = capfd.readouterr()
+    assert "INVALID_CONF: invalid run conf: colour: unknown key" in captured.out + captured.err
 
 
-def test_retried_execute_task_reattaches_to_the_same_execution(dag, aws_conn, upload_csv, monkeypatch, companies_csv):
-    """The first try of execute_batch starts the execution and then dies; the retry must find it, not start another."""
+def test_retried_execute_task_reattaches_to_the_running_execution(dag, aws_conn, upload_csv, monkeypatch, tmp_path):
+    """execute_batch's first try starts the execution and dies; the retry must find it (still RUNNING), not start
+    another. The batch is slow (a sleeping agent), so monitor_batch really defers and the trigger polls."""
     from airflow_provider_batchorch.operators import execute_batch
 
     real_start = execute_batch.start_or_attach_execution
@@ -79,14 +97,23 @@ def test_retried_execute_task_reattaches_to_the_same_execution(dag, aws_conn, up
         return arn, attached
 
     monkeypatch.setattr(execute_batch, "start_or_attach_execution", start_then_crash)
+    polls = spy_on_trigger_polls(monkeypatch)
     task = dag.get_task("execute_batch")
     task.retries, task.retry_delay = 1, timedelta(0)
+    registry = tmp_path / "registry.yaml"
+    registry.write_text(slow_agent.REGISTRY_YAML)
+    csv_text = "name,delay_seconds\n" + "".join(f"row-{i},3\n" for i in range(4))
+    conf = {"csv_uri": upload_csv(csv_text), "agent": "slow-echo-agent", "registry": str(registry),
+            "chunk_rows": 2, "concurrency": 2}
 
-    run = dag.test(run_conf={"csv_uri": upload_csv(companies_csv), "agent": "company-enrichment-agent", "chunk_rows": 2})
+    run = dag.test(run_conf=conf)
 
     assert str(run.state) == "success", task_states(run)
     (first_arn, first_attached), (second_arn, second_attached) = calls
     assert (first_attached, second_attached) == (False, True) and first_arn == second_arn
     assert run.get_task_instance("execute_batch").try_number == 2
     assert len(executions_named(aws_conn, execution_name(dag.dag_id, run.run_id))) == 1
-    assert return_value(run, "get_results")["rows_processed"] == 4
+    summary = return_value(run, "get_results")
+    assert (summary["rows_processed"], summary["status"]) == (4, "SUCCEEDED")
+    assert polls[0].status == "RUNNING", "monitor_batch should have deferred to the trigger while the batch ran"
+    assert (polls[-1].status, polls[-1].rows_processed, polls[-1].rows_failed) == ("SUCCEEDED", 4, 0)
