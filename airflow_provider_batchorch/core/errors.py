@@ -19,6 +19,8 @@ class BatchorchError(Exception):
 
     def __str__(self) -> str:
         text = f"{self.code}: {self.message}"
+        if self.hint and not text.rstrip().endswith((".", "!", "?", ":")):
+            text = text.rstrip() + "."
         if self.hint:
             text += f" {self.hint}"
         return " ".join(text.split())
