@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class InputField(BaseModel):
@@ -26,8 +26,73 @@ class PythonInvocation(BaseModel):
     callable: str
 
 
-# Issue 3 adds llm / lambda / stepfunctions members to this union.
-Invocation = Annotated[Union[PythonInvocation], Field(discriminator="kind")]
+class LlmInvocation(BaseModel):
+    """An LLM through pydantic-ai, with the agent's output JSON Schema as the structured output contract.
+
+    ``model`` is a pydantic-ai model string: ``"openai:gpt-4.1-mini"``, ``"bedrock:anthropic.claude-..."``,
+    a bare name served by ``base_url`` (any OpenAI-compatible server: vLLM, Ollama, a gateway), or ``"test"``
+    (offline, schema-valid output). Credentials: the ``api_key_env`` environment variable, or the Airflow
+    ``pydanticai`` connection ``conn_id`` (``password`` = key, ``host`` = base URL, ``extra.model``).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["llm"] = "llm"
+    model: str | None = None
+    base_url: str | None = None
+    api_key_env: str | None = None
+    conn_id: str | None = None
+    region: str | None = Field(default=None, description="AWS region of a bedrock: model")
+    max_retries: int = Field(default=1, ge=0, le=5, description="Re-asks with the validation error, then the row fails")
+    temperature: float | None = None
+    max_tokens: int | None = Field(default=None, gt=0)
+    output_mode: Literal["tool", "native", "prompted"] = Field(
+        default="tool", description="tool calling, the server's JSON-schema response format, or prompt + parse"
+    )
+    request_timeout: float = Field(default=120.0, gt=0, description="Seconds for one HTTP request to the model")
+    max_attempts: int = Field(default=6, ge=1, le=20, description="Attempts per row when throttled or on a transient fault")
+    max_concurrency: int = Field(default=64, ge=1, description="Upper bound of the adaptive in-flight limit per worker")
+
+    @model_validator(mode="after")
+    def _model_or_connection(self) -> "LlmInvocation":
+        if not self.model and not self.conn_id:
+            raise ValueError("an llm invocation needs a model, or a conn_id whose extra names the model")
+        return self
+
+
+class LambdaInvocation(BaseModel):
+    """A deployed AWS Lambda function, invoked RequestResponse with the mapped row as its JSON payload."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["lambda"] = "lambda"
+    function_name: str
+    qualifier: str | None = None
+    region: str | None = None
+    endpoint_url: str | None = None
+    max_attempts: int = Field(default=6, ge=1, le=20, description="Attempts per row when throttled or on a transient fault")
+
+
+class StepFunctionsInvocation(BaseModel):
+    """A deployed agent state machine: started with the mapped row as input, polled until it ends.
+
+    The execution output is the agent's output, or its ``structured_output`` field when it has one.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["stepfunctions"] = "stepfunctions"
+    state_machine_arn: str
+    timeout_seconds: float = Field(default=300.0, gt=0, description="Stop the execution and fail the row after this")
+    poll_interval_seconds: float = Field(default=0.5, gt=0, description="First poll interval; doubles up to 5 s")
+    region: str | None = None
+    endpoint_url: str | None = None
+    max_attempts: int = Field(default=6, ge=1, le=20, description="Attempts to start an execution when throttled")
+
+
+Invocation = Annotated[
+    Union[PythonInvocation, LlmInvocation, LambdaInvocation, StepFunctionsInvocation], Field(discriminator="kind")
+]
 
 
 class AgentSpec(BaseModel):

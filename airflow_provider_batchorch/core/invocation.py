@@ -58,7 +58,30 @@ def _python_call(spec: AgentSpec) -> AgentCall:
     return call
 
 
-BUILDERS: dict[str, Callable[[AgentSpec], AgentCall]] = {"python": _python_call}
+def _llm_call(spec: AgentSpec) -> AgentCall:
+    from airflow_provider_batchorch.core.llm_agent import build_llm_call  # imports pydantic-ai: only when used
+
+    return build_llm_call(spec)
+
+
+def _lambda_call(spec: AgentSpec) -> AgentCall:
+    from airflow_provider_batchorch.aws.lambda_agent import build_lambda_call
+
+    return build_lambda_call(spec)
+
+
+def _stepfunctions_call(spec: AgentSpec) -> AgentCall:
+    from airflow_provider_batchorch.aws.stepfunctions_agent import build_stepfunctions_call
+
+    return build_stepfunctions_call(spec)
+
+
+BUILDERS: dict[str, Callable[[AgentSpec], AgentCall]] = {
+    "python": _python_call,
+    "llm": _llm_call,
+    "lambda": _lambda_call,
+    "stepfunctions": _stepfunctions_call,
+}
 
 
 def build_agent_call(spec: AgentSpec) -> AgentCall:

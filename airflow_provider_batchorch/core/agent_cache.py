@@ -1,0 +1,207 @@
+"""Call an agent once per distinct input: in-batch dedup and a result cache shared across batches.
+
+``cache_key(spec, inputs)`` is a sha256 over the agent's name, version, prompt, output schema and invocation,
+and the mapped inputs, as canonical JSON: anything that could change the answer changes the key.
+
+``CachedAgentCall(call, spec, store=None)`` is itself an ``AgentCall``. Rows with the same key that run at the same
+time share one call (the later ones await the first); a finished result is kept for the rest of the batch and,
+when a ``store`` is given, written there so that the next batch reuses it. Only outputs that satisfy the
+agent's schema are stored; a failed call is shared by the rows waiting on it but never stored. A reused result
+reports zero tokens: nothing was spent on it. ``stats`` counts the calls made and saved.
+
+Stores are small sync objects with ``get(key) -> dict | None`` and ``put(key, value)``: ``S3ResultCache``,
+``LocalDirResultCache`` and ``InMemoryResultCache``; they are called from a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import tempfile
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from airflow_provider_batchorch.core.agent_spec import AgentSpec
+from airflow_provider_batchorch.core.invocation import AgentCall, AgentResult
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def cache_key(spec: AgentSpec, inputs: dict[str, Any]) -> str:
+    material = {
+        "agent": spec.name,
+        "version": spec.version,
+        "prompt": spec.prompt,
+        "output_schema": spec.output_schema,
+        "invocation": spec.invocation.model_dump(mode="json"),
+        "inputs": inputs,
+    }
+    return hashlib.sha256(canonical_json(material).encode("utf-8")).hexdigest()
+
+
+class ResultStore(Protocol):
+    def get(self, key: str) -> dict[str, Any] | None: ...
+    def put(self, key: str, value: dict[str, Any]) -> None: ...
+
+
+class InMemoryResultCache:
+    def __init__(self) -> None:
+        self.items: dict[str, dict[str, Any]] = {}
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        return self.items.get(key)
+
+    def put(self, key: str, value: dict[str, Any]) -> None:
+        self.items[key] = value
+
+
+class LocalDirResultCache:
+    """One JSON file per key under ``root/ab/abcdef....json``, written atomically (temp file + rename)."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+
+    def _path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.json"
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        try:
+            return json.loads(self._path(key).read_text(encoding="utf-8"))
+        except (FileNotFoundError, json.JSONDecodeError):
+            return None
+
+    def put(self, key: str, value: dict[str, Any]) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(canonical_json(value))
+        os.replace(temp, path)
+
+
+class S3ResultCache:
+    """One JSON object per key at ``s3://bucket/prefix/ab/abcdef....json`` (a single PUT is atomic in S3)."""
+
+    def __init__(self, s3_client: Any, bucket: str, prefix: str = "batchorch/cache") -> None:
+        self.s3 = s3_client
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}/{key[:2]}/{key}.json" if self.prefix else f"{key[:2]}/{key}.json"
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        try:
+            body = self.s3.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+        except self.s3.exceptions.NoSuchKey:
+            return None
+        try:
+            return json.loads(body)
+        except json.JSONDecodeError:
+            return None
+
+    def put(self, key: str, value: dict[str, Any]) -> None:
+        self.s3.put_object(
+            Bucket=self.bucket,
+            Key=self._key(key),
+            Body=canonical_json(value).encode("utf-8"),
+            ContentType="application/json",
+        )
+
+
+@dataclass
+class CacheStats:
+    calls_made: int = 0
+    deduplicated: int = 0  # rows that reused a call of this batch
+    cache_hits: int = 0  # rows answered by the store (an earlier batch)
+
+    @property
+    def calls_saved(self) -> int:
+        return self.deduplicated + self.cache_hits
+
+
+def _schema_accepts(schema: dict[str, Any] | None, output: Any) -> bool:
+    if not schema:
+        return isinstance(output, dict)
+    import jsonschema
+
+    validator_class = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    return validator_class(schema).is_valid(output)
+
+
+class CachedAgentCall:
+    def __init__(
+        self, call: AgentCall, spec: AgentSpec, store: ResultStore | None = None, *, max_entries: int = 100_000
+    ) -> None:
+        self.call = call
+        self.spec = spec
+        self.store = store
+        self.max_entries = max_entries
+        self.stats = CacheStats()
+        self._batch: OrderedDict[str, asyncio.Future[AgentResult]] = OrderedDict()
+
+    async def __call__(self, inputs: dict[str, Any]) -> AgentResult:
+        key = cache_key(self.spec, inputs)
+        while (shared := self._batch.get(key)) is not None:
+            try:
+                result = await asyncio.shield(shared)
+            except asyncio.CancelledError:
+                if shared.cancelled() and not _being_cancelled():
+                    continue  # the row we waited on was cancelled: make the call ourselves
+                raise
+            except Exception:
+                self.stats.deduplicated += 1
+                raise
+            self.stats.deduplicated += 1
+            self._batch.move_to_end(key)
+            return _reused(result)
+        future: asyncio.Future[AgentResult] = asyncio.get_running_loop().create_future()
+        self._batch[key] = future
+        self._evict()
+        try:
+            result = await self._resolve(key, inputs)
+        except asyncio.CancelledError:
+            self._batch.pop(key, None)
+            future.cancel()
+            raise
+        except Exception as error:
+            future.set_exception(error)
+            future.exception()  # retrieved: no "never retrieved" warning when nobody waits
+            raise
+        future.set_result(result)
+        return result
+
+    def _evict(self) -> None:
+        while len(self._batch) > self.max_entries:
+            oldest_key, oldest = next(iter(self._batch.items()))
+            if not oldest.done():
+                break  # never drop a call that rows are waiting on
+            del self._batch[oldest_key]
+
+    async def _resolve(self, key: str, inputs: dict[str, Any]) -> AgentResult:
+        if self.store is not None:
+            stored = await asyncio.to_thread(self.store.get, key)
+            if stored is not None and "output" in stored:
+                self.stats.cache_hits += 1
+                return AgentResult(output=stored["output"])
+        self.stats.calls_made += 1
+        result = await self.call(inputs)
+        if self.store is not None and _schema_accepts(self.spec.output_schema, result.output):
+            value = {"output": result.output, "agent": self.spec.name, "version": self.spec.version}
+            await asyncio.to_thread(self.store.put, key, value)
+        return result
+
+
+def _being_cancelled() -> bool:
+    task = asyncio.current_task()
+    return bool(task is not None and task.cancelling())
+
+
+def _reused(result: AgentResult) -> AgentResult:
+    return AgentResult(output=result.output)
