@@ -1,0 +1,84 @@
+"""`batchorch` as a user runs it: a subprocess, the real DAG, the embedded default."""
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+MESSY = ROOT / "examples" / "messy_companies.csv"
+
+
+def batchorch(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "airflow_provider_batchorch.cli", *args],
+        capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+    )
+
+
+def _neutralised(cell: str) -> str:
+    from airflow_provider_batchorch.core.csv_output import neutralize_formula
+
+    return neutralize_formula(cell)
+
+
+@pytest.mark.e2e
+def test_messy_csv_comes_back_whole_in_order(tmp_path):
+    output = tmp_path / "messy_out.csv"
+    result = batchorch("run", "--csv", str(MESSY), "--agent", "company-enrichment-agent", "--json",
+                       "--output", str(output))
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1, result.stdout  # logs went to stderr
+    summary = json.loads(lines[0])
+    for key in ("status", "rows_processed", "rows_succeeded", "rows_failed", "output_csv_uri",
+                "processing_time_seconds"):
+        assert key in summary
+    source = list(csv.DictReader(io.StringIO(MESSY.read_text(encoding="utf-8-sig"))))
+    produced = list(csv.DictReader(io.StringIO(output.read_text(encoding="utf-8"))))
+    assert len(produced) == len(source) == summary["rows_processed"]
+    for before, after in zip(source, produced):
+        for column, value in before.items():
+            assert after[column] == _neutralised(value)
+        if after["_status"] == "SUCCEEDED":
+            assert after["industry"] and after["confidence_score"]
+        else:
+            assert after["_status"] == "FAILED" and after["_error_message"]
+    assert summary["rows_succeeded"] == sum(r["_status"] == "SUCCEEDED" for r in produced)
+    injected = next(r for r in produced if r["Company Name"].startswith("Ignore previous"))
+    assert injected["industry"] != "Hacked"
+    assert any(r["Company Name"].startswith("'=HYPERLINK") for r in produced)
+
+
+def _write(path: Path, data: bytes) -> str:
+    path.write_bytes(data)
+    return str(path)
+
+
+REFUSED = {
+    "empty": (b"", "company-enrichment-agent", [], "EMPTY_CSV"),
+    "header_only": (b"company_name,website\n", "company-enrichment-agent", [], "HEADER_ONLY"),
+    "duplicate_columns": (b"company_name,company_name\na,b\n", "company-enrichment-agent", [], "DUPLICATE_COLUMNS"),
+    "ragged": (b"company_name,website\nAcme,acme.com\nBeta,beta.com,extra\n", "company-enrichment-agent", [],
+               "RAGGED_ROWS"),
+    "undecodable": (b"company_name,website\nAcme\xff\xfe Corp,acme.com\n", "company-enrichment-agent", [],
+                    "ENCODING_ERROR"),
+    "missing_column": (b"website,location\nacme.com,Paris\n", "company-enrichment-agent", [],
+                       "MISSING_REQUIRED_FIELD"),
+    "unknown_agent": (b"company_name\nAcme\n", "no-such-agent", [], "UNKNOWN_AGENT"),
+    "invalid_conf": (b"company_name\nAcme\n", "company-enrichment-agent", ["--concurrency", "0"], "INVALID_CONF"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_refused_input_exits_2_with_one_clear_line(tmp_path, case):
+    data, agent, extra, code = REFUSED[case]
+    result = batchorch("run", "--csv", _write(tmp_path / f"{case}.csv", data), "--agent", agent, *extra, timeout=120)
+    assert result.returncode == 2, result.stderr[-2000:]
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"error: {code}:"), last
+    assert result.stdout == ""
