@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_provider_batchorch.aws.progress import read_progress
 from airflow_provider_batchorch.core.models import BatchConfig, Progress
@@ -13,6 +15,8 @@ from airflow_provider_batchorch.hooks.batchorch import BatchorchHook
 
 SUCCEEDED = "SUCCEEDED"
 FAILED_STATES = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
+# A batch can run for hours: ride out a few failed polls (throttling, a network blip) before giving up.
+MAX_CONSECUTIVE_POLL_ERRORS = 5
 
 
 def format_duration(seconds: float) -> str:
@@ -95,12 +99,25 @@ class BatchExecutionTrigger(BaseTrigger):
     def _read_progress(self, hook: BatchorchHook, config: BatchConfig) -> Progress:
         return read_progress(hook.sfn, hook.dynamodb, self.progress_table, self.execution_arn, config)
 
+    def _describe_execution(self, hook: BatchorchHook) -> dict[str, Any]:
+        return hook.sfn.describe_execution(executionArn=self.execution_arn)
+
     async def run(self) -> AsyncIterator[TriggerEvent]:
         config = BatchConfig.model_validate(self.config)
         hook = self.hook()
+        poll_errors = 0
         while True:
-            # boto3 and the connection lookup are blocking: keep them off the triggerer's event loop.
-            progress = await asyncio.to_thread(self._read_progress, hook, config)
+            try:
+                # boto3 and the connection lookup are blocking: keep them off the triggerer's event loop.
+                progress = await asyncio.to_thread(self._read_progress, hook, config)
+            except (BotoCoreError, ClientError) as exc:
+                poll_errors += 1
+                if poll_errors >= MAX_CONSECUTIVE_POLL_ERRORS:
+                    raise
+                self.log.warning("Polling %s failed (%d in a row), retrying: %s", self.execution_arn, poll_errors, exc)
+                await asyncio.sleep(self.poll_interval)
+                continue
+            poll_errors = 0
             self.log.info("Batch %s %s", config.batch_id, format_progress(progress))
             if progress.status == SUCCEEDED or progress.status in FAILED_STATES:
                 break
@@ -114,7 +131,7 @@ class BatchExecutionTrigger(BaseTrigger):
             "cause": None,
         }
         if progress.status != SUCCEEDED:
-            described = await asyncio.to_thread(lambda: hook.sfn.describe_execution(executionArn=self.execution_arn))
+            described = await asyncio.to_thread(self._describe_execution, hook)
             event["error"] = described.get("error")
             event["cause"] = described.get("cause")
         yield TriggerEvent(event)

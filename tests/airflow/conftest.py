@@ -86,8 +86,14 @@ COMPANIES_CSV = (
 TEST_ROLE_ARN = "arn:aws:iam::123456789012:role/batchorch-tests"
 STATE_MACHINES = {
     # RUNNING for about two seconds, then SUCCEEDED.
-    "succeeds": {"StartAt": "Work", "States": {"Work": {"Type": "Wait", "Seconds": 2, "Next": "Done"}, "Done": {"Type": "Succeed"}}},
-    "fails": {"StartAt": "Boom", "States": {"Boom": {"Type": "Fail", "Error": "ChunkFailed", "Cause": "chunk 3: worker died"}}},
+    "succeeds": {
+        "StartAt": "Work",
+        "States": {"Work": {"Type": "Wait", "Seconds": 2, "Next": "Done"}, "Done": {"Type": "Succeed"}},
+    },
+    "fails": {
+        "StartAt": "Boom",
+        "States": {"Boom": {"Type": "Fail", "Error": "ChunkFailed", "Cause": "chunk 3: worker died"}},
+    },
 }
 
 

@@ -72,8 +72,7 @@ def test_parses_in_under_a_second_in_a_fresh_interpreter():
     script = (
         "import json, time; from airflow.dag_processing.dagbag import DagBag; t = time.perf_counter(); "
         f"bag = DagBag(dag_folder={str(PACKAGE_DAGS_FOLDER)!r}); "
-        "print(json.dumps({'seconds': time.perf_counter() - t, 'errors': list(bag.import_errors), "
-        "'stats': [s.duration.total_seconds() if hasattr(s.duration, 'total_seconds') else s.duration for s in bag.dagbag_stats]}))"
+        "print(json.dumps({'seconds': time.perf_counter() - t, 'errors': list(bag.import_errors)}))"
     )
     reports = []
     for _ in range(2):

@@ -38,7 +38,8 @@ def return_value(run, task_id: str):
 
 def executions_named(aws, name: str) -> list[dict]:
     sfn = aws.client("stepfunctions")
-    return [e for e in sfn.list_executions(stateMachineArn=aws.refs.state_machine_arn)["executions"] if e["name"] == name]
+    executions = sfn.list_executions(stateMachineArn=aws.refs.state_machine_arn)["executions"]
+    return [execution for execution in executions if execution["name"] == name]
 
 
 def spy_on_trigger_polls(monkeypatch) -> list:
@@ -66,7 +67,8 @@ def test_full_dag_run(dag, aws_conn, upload_csv, companies_csv):
     progress = return_value(run, "monitor_batch")
     assert progress["status"] == "SUCCEEDED" and progress["rows_processed"] == 4
     arn = return_value(run, "execute_batch")
-    assert arn == summary["execution_arn"] and len(executions_named(aws_conn, execution_name(dag.dag_id, run.run_id))) == 1
+    assert arn == summary["execution_arn"]
+    assert len(executions_named(aws_conn, execution_name(dag.dag_id, run.run_id))) == 1
 
     bucket, _, key = summary["output_csv_uri"].removeprefix("s3://").partition("/")
     body = aws_conn.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8-sig")

@@ -33,7 +33,8 @@ def test_poke_mode_fails_with_error_and_cause(start_execution, small_config):
     with pytest.raises(ExecutionFailedError) as caught:
         sensor.execute(context())
     message = str(caught.value)
-    assert message.startswith("EXECUTION_FAILED: execution ") and "ended FAILED: ChunkFailed: chunk 3: worker died" in message
+    assert message.startswith("EXECUTION_FAILED: execution ")
+    assert "ended FAILED: ChunkFailed: chunk 3: worker died" in message
     assert "\n" not in message
 
 

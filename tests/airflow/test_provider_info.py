@@ -9,7 +9,8 @@ from airflow_provider_batchorch import get_provider_info
 
 
 def test_entry_point_returns_provider_info():
-    (entry_point,) = [ep for ep in entry_points(group="apache_airflow_provider") if ep.value.startswith("airflow_provider_batchorch")]
+    providers = entry_points(group="apache_airflow_provider")
+    (entry_point,) = [ep for ep in providers if ep.value.startswith("airflow_provider_batchorch:")]
     info = entry_point.load()()
     assert info["package-name"] == "airflow-provider-batchorch"
     assert info["versions"][0]
@@ -17,7 +18,8 @@ def test_entry_point_returns_provider_info():
 
 def test_every_listed_module_and_link_imports():
     info = get_provider_info()
-    modules = [m for kind in ("operators", "sensors", "hooks", "triggers") for entry in info[kind] for m in entry["python-modules"]]
+    kinds = ("operators", "sensors", "hooks", "triggers")
+    modules = [module for kind in kinds for entry in info[kind] for module in entry["python-modules"]]
     assert len(modules) == 8
     for module in modules:
         importlib.import_module(module)

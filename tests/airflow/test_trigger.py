@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import importlib
 
+import pytest
+from botocore.exceptions import ClientError
+
 from airflow_provider_batchorch.aws.progress import record_partial
 from airflow_provider_batchorch.triggers.batch_execution import BatchExecutionTrigger, format_duration, format_progress
 from airflow_provider_batchorch.core.models import Progress
 
 
 def make_trigger(execution_arn, config, **kwargs):
-    return BatchExecutionTrigger(
-        execution_arn=execution_arn, config=config, progress_table="batchorch-progress", poll_interval=0.2, **kwargs
-    )
+    kwargs.setdefault("poll_interval", 0.2)
+    return BatchExecutionTrigger(execution_arn=execution_arn, config=config, progress_table="batchorch-progress", **kwargs)
 
 
 async def collect(trigger):
@@ -39,9 +41,10 @@ def test_run_logs_progress_and_fires_success(start_execution, small_config, aws_
     assert event["status"] == "success" and event["execution_status"] == "SUCCEEDED"
     assert event["execution_arn"] == execution_arn
     assert event["progress"]["rows_processed"] == 5 and event["progress"]["rows_failed"] == 1
-    polls = [line for line in capfd.readouterr().out.splitlines() if "rows 5/10 (50.0%), 1 failed" in line]
-    assert len(polls) >= 2, "expected a progress line per poll while RUNNING and a final one"
-    assert any("RUNNING" in line and "ETA" in line for line in polls)
+    captured = capfd.readouterr()
+    polls = [line for line in (captured.out + captured.err).splitlines() if "rows 5/10 (50.0%), 1 failed" in line]
+    assert any("RUNNING: rows 5/10" in line and "ETA" in line for line in polls), polls
+    assert "SUCCEEDED: rows 5/10" in polls[-1], polls
 
 
 def test_run_fires_failure_with_error_and_cause(start_execution, small_config):
@@ -50,6 +53,36 @@ def test_run_fires_failure_with_error_and_cause(start_execution, small_config):
     assert event.payload["status"] == "failure"
     assert event.payload["execution_status"] == "FAILED"
     assert event.payload["error"] == "ChunkFailed" and event.payload["cause"] == "chunk 3: worker died"
+
+
+def test_run_rides_out_a_few_failed_polls(start_execution, small_config, monkeypatch):
+    from botocore.exceptions import EndpointConnectionError
+
+    failures = iter([EndpointConnectionError(endpoint_url="http://moto"), throttling_error()])
+    real_read = BatchExecutionTrigger._read_progress
+
+    def flaky_read(self, hook, config):
+        error = next(failures, None)
+        if error is not None:
+            raise error
+        return real_read(self, hook, config)
+
+    monkeypatch.setattr(BatchExecutionTrigger, "_read_progress", flaky_read)
+    (event,) = asyncio.run(collect(make_trigger(start_execution("fails"), small_config)))
+    assert event.payload["execution_status"] == "FAILED"
+
+
+def test_run_gives_up_after_consecutive_failed_polls(small_config, monkeypatch):
+    def always_throttled(self, hook, config):
+        raise throttling_error()
+
+    monkeypatch.setattr(BatchExecutionTrigger, "_read_progress", always_throttled)
+    with pytest.raises(ClientError, match="Throttling"):
+        asyncio.run(collect(make_trigger("arn:aws:states:us-east-1:1:execution:m:e", small_config, poll_interval=0)))
+
+
+def throttling_error() -> ClientError:
+    return ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "DescribeExecution")
 
 
 def test_progress_line_reads_like_the_seed():
