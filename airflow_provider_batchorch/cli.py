@@ -36,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--mapping", action="append", default=[], metavar="FIELD=COLUMN", help="explicit input mapping")
     run.add_argument("--output-field", action="append", default=[], dest="output_fields", help="only these outputs")
     run.add_argument("--encoding", help="CSV encoding when not UTF-8, e.g. cp1252")
+    run.add_argument("--incremental", action="store_true",
+                     help="reuse the output of rows enriched by an earlier run (same agent, version, input)")
+    run.add_argument("--state-dir", help="where --incremental keeps its state (a local folder, or s3://...)")
     run.add_argument("--workers", type=int, default=2, help="local worker processes on the embedded default")
     run.add_argument("--output", help="download the output CSV to this path")
     run.add_argument("--json", action="store_true", help="print the summary as one JSON line on stdout")
@@ -90,7 +93,15 @@ def _request_from(args: argparse.Namespace):
         output_fields=args.output_fields,
         registry=str(Path(args.registry).resolve()) if args.registry else None,
         encoding=args.encoding,
+        incremental=args.incremental or bool(args.state_dir),
+        state_uri=_state_location(args.state_dir),
     )
+
+
+def _state_location(state_dir: str | None) -> str | None:
+    if not state_dir or state_dir.startswith("s3://"):
+        return state_dir
+    return str(Path(state_dir).resolve())
 
 
 @contextlib.contextmanager

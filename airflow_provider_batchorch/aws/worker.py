@@ -29,6 +29,8 @@ from airflow_provider_batchorch.aws.batch_store import (
 from airflow_provider_batchorch.aws.csv_source import read_range
 from airflow_provider_batchorch.aws.processor import CHUNK_VISIBILITY_SECONDS
 from airflow_provider_batchorch.aws.progress import record_chunk_done, record_partial
+from airflow_provider_batchorch.aws.result_store import result_store
+from airflow_provider_batchorch.core.agent_cache import CachedAgentCall
 from airflow_provider_batchorch.core.csv_chunks import read_chunk_rows
 from airflow_provider_batchorch.core.csv_output import csv_bytes
 from airflow_provider_batchorch.core.errors import BatchorchError, RegistryError
@@ -170,6 +172,10 @@ class ChunkWorker:
                 started_at=started_at,
                 finished_at=datetime.now(timezone.utc),
                 agent_calls=outcome.agent_calls,
+                rows_reused=outcome.rows_reused,
+                calls_saved=outcome.calls_saved,
+                input_tokens=outcome.input_tokens,
+                output_tokens=outcome.output_tokens,
             )
             await asyncio.to_thread(save_chunk_summary, self.s3, config, summary)
             await asyncio.to_thread(
@@ -183,7 +189,8 @@ class ChunkWorker:
         processor = self._processors.get(config_uri)
         if processor is None:
             config = BatchConfig.model_validate_json(await asyncio.to_thread(get_bytes, self.s3, config_uri))
-            processor = RowProcessor(config, build_agent_call(config.agent))
+            agent_call = CachedAgentCall(build_agent_call(config.agent), config.agent, result_store(self.s3, config.state_uri))
+            processor = RowProcessor(config, agent_call)
             self._processors[config_uri] = processor
         return processor
 

@@ -189,7 +189,7 @@ class CachedAgentCall:
             stored = await asyncio.to_thread(self.store.get, key)
             if stored is not None and "output" in stored:
                 self.stats.cache_hits += 1
-                return AgentResult(output=stored["output"])
+                return AgentResult(output=stored["output"], reused_from="store")
         self.stats.calls_made += 1
         result = await self.call(inputs)
         if self.store is not None and _schema_accepts(self.spec.output_schema, result.output):
@@ -204,4 +204,4 @@ def _being_cancelled() -> bool:
 
 
 def _reused(result: AgentResult) -> AgentResult:
-    return AgentResult(output=result.output)
+    return AgentResult(output=result.output, reused_from=result.reused_from or "batch")

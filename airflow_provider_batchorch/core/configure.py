@@ -44,7 +44,19 @@ def build_batch_config(
         prefix_uri=prefix_uri,
         output_uri=request.output_uri or f"{prefix_uri}output/{_output_name(profile.uri)}",
         neutralize_formulas=request.neutralize_formulas,
+        state_uri=_state_uri(request, profile.uri),
     )
+
+
+def _state_uri(request: BatchRequest, csv_uri: str) -> str | None:
+    if not request.incremental:
+        return None
+    if request.state_uri:
+        return request.state_uri
+    if csv_uri.startswith("s3://"):
+        bucket = csv_uri[len("s3://"):].split("/", 1)[0]
+        return f"s3://{bucket}/batchorch/state/"
+    return None
 
 
 def _output_name(csv_uri: str) -> str:

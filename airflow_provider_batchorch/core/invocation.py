@@ -21,6 +21,7 @@ class AgentResult:
     output: Any
     input_tokens: int = 0
     output_tokens: int = 0
+    reused_from: str | None = None  # "batch" (a duplicate row of this batch) or "store" (an earlier batch)
 
 
 class AgentCall(Protocol):

@@ -67,6 +67,12 @@ class BatchRequest(BaseModel):
     registry: str | None = Field(None, description="A YAML/JSON agent registry file (local path or s3://)")
     encoding: str | None = Field(None, description="Override the detected encoding, e.g. cp1252")
     neutralize_formulas: bool = True
+    incremental: bool = Field(
+        False, description="Reuse the stored output of rows enriched before (same agent, version, mapped input)"
+    )
+    state_uri: str | None = Field(
+        None, description="Where incremental state lives: s3://bucket/prefix/ or a local folder (embedded default)"
+    )
 
     @field_validator("csv_uri")
     @classmethod
@@ -98,6 +104,7 @@ class BatchConfig(BaseModel):
     prefix_uri: str = Field(description="s3://bucket/prefix/ where config, manifest, parts live")
     output_uri: str
     neutralize_formulas: bool = True
+    state_uri: str | None = Field(None, description="Result store shared across batches; None: in-batch dedup only")
 
     @property
     def output_columns(self) -> list[str]:
@@ -116,6 +123,10 @@ class ChunkSummary(BaseModel):
     started_at: datetime
     finished_at: datetime
     agent_calls: int = 0
+    rows_reused: int = 0
+    calls_saved: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
 
 
 class Progress(BaseModel):
@@ -143,5 +154,10 @@ class BatchSummary(BaseModel):
     output_fields: list[str]
     processing_time_seconds: float
     failure_reasons: dict[str, int] = Field(default_factory=dict)
+    agent_calls: int = 0
+    rows_reused: int = Field(0, description="Rows answered from the incremental state of earlier batches")
+    calls_saved: int = Field(0, description="Rows that needed no agent call: reused or duplicates in this batch")
+    input_tokens: int = 0
+    output_tokens: int = 0
     error_details_location: str | None = None
     retry_suggestion: str | None = None

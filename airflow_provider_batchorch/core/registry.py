@@ -175,9 +175,11 @@ class AgentRegistry:
 
 
 def builtin_registry() -> AgentRegistry:
+    """The five built-in agents: offline logic, or the LLM named by ``BATCHORCH_LLM_MODEL`` when it is set."""
     from airflow_provider_batchorch.core.agents import builtin_specs
+    from airflow_provider_batchorch.core.llm_settings import llm_from_env
 
-    return AgentRegistry(builtin_specs())
+    return AgentRegistry(llm_from_env(spec) for spec in builtin_specs())
 
 
 def _summarise(error: ValidationError) -> str:

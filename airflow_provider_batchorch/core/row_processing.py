@@ -35,6 +35,8 @@ class ChunkOutcome:
     succeeded: int = 0
     failed: int = 0
     agent_calls: int = 0
+    rows_reused: int = 0
+    calls_saved: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
     failure_reasons: Counter = field(default_factory=Counter)
@@ -81,13 +83,20 @@ class RowProcessor:
         failure: RowFailure | None = None
         try:
             inputs = build_agent_inputs(row, config.input_mapping, config.agent)
-            outcome.agent_calls += 1
             result = await asyncio.wait_for(self.agent_call(inputs), timeout=config.timeout_seconds)
+            if result.reused_from:
+                outcome.calls_saved += 1
+                outcome.rows_reused += result.reused_from == "store"
+            else:
+                outcome.agent_calls += 1
             outcome.input_tokens += result.input_tokens
             outcome.output_tokens += result.output_tokens
             output = self.validator.validate(result.output)
         except Exception as exc:  # noqa: BLE001 - every failure is recorded on its row, never raised
             failure = describe_failure(exc, config.timeout_seconds)
+            # An LLM that was re-asked and still failed has spent tokens all the same.
+            outcome.input_tokens += getattr(exc, "input_tokens", 0)
+            outcome.output_tokens += getattr(exc, "output_tokens", 0)
         latency_ms = round((time.perf_counter() - started) * 1000)
         if failure:
             outcome.failed += 1

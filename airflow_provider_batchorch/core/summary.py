@@ -34,6 +34,11 @@ def summarize_batch(
         output_fields=config.output_fields,
         processing_time_seconds=round(processing_seconds, 3),
         failure_reasons=dict(reasons.most_common(TOP_REASONS)),
+        agent_calls=sum(c.agent_calls for c in chunks),
+        rows_reused=sum(c.rows_reused for c in chunks),
+        calls_saved=sum(c.calls_saved for c in chunks),
+        input_tokens=sum(c.input_tokens for c in chunks),
+        output_tokens=sum(c.output_tokens for c in chunks),
     )
     if failed:
         summary.error_details_location = f"{config.output_uri} (see _error_message column)"
@@ -53,7 +58,11 @@ def summary_text(summary: BatchSummary) -> str:
         f"- Output file: {summary.output_csv_uri}",
         f"- Processing time: {summary.processing_time_seconds:.1f} s",
         f"- Output fields: {', '.join(summary.output_fields)}",
+        f"- Agent calls: {summary.agent_calls} ({summary.calls_saved} saved: {summary.rows_reused} rows reused "
+        f"from earlier runs, {summary.calls_saved - summary.rows_reused} duplicates)",
     ]
+    if summary.input_tokens or summary.output_tokens:
+        lines.append(f"- Tokens: {summary.input_tokens} in, {summary.output_tokens} out")
     if summary.failure_reasons:
         lines.append("Failure reasons:")
         lines += [f"  - {count} rows: {reason}" for reason, count in summary.failure_reasons.items()]
