@@ -56,6 +56,13 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--max-chunks", type=int, default=8, help="chunks processed at once by this worker")
     worker.add_argument("--idle-exit-seconds", type=float, help="exit after this long without work")
 
+    registry = commands.add_parser("registry", help="agents: built-in, a registry file, the AgentRegistry table")
+    registry.add_argument("action", choices=["list", "show", "put"])
+    registry.add_argument("name", nargs="?", help="agent name (show)")
+    registry.add_argument("--file", help="a YAML/JSON registry file: merged for list/show, uploaded by put")
+    registry.add_argument("--table", help="the DynamoDB AgentRegistry table (list/show include it; put writes it)")
+    _aws_arguments(registry)
+
     deploy = commands.add_parser("deploy", help="create or update the processor (state machine, queue, table)")
     _aws_arguments(deploy)
     deploy.add_argument("--role-arn", help="IAM role for the state machine (required on AWS)")
@@ -178,7 +185,35 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "analyze": cmd_analyze, "worker": cmd_worker, "deploy": cmd_deploy}
+def cmd_registry(args: argparse.Namespace) -> int:
+    from airflow_provider_batchorch.aws.registry_table import create_registry_table, load_registry_table, put_agents
+    from airflow_provider_batchorch.core.registry import load_registry_file, resolve_registry
+
+    if args.action == "put":
+        if not (args.file and args.table):
+            raise BatchorchError("registry put needs --file and --table.", hint="e.g. --file agents.yaml --table AgentRegistry")
+        (ddb,) = _clients(args, "dynamodb")
+        create_registry_table(ddb, args.table)
+        count = put_agents(ddb, load_registry_file(args.file).list(), args.table)
+        print(f"stored {count} agents in {args.table}")
+        return 0
+    registry = resolve_registry(args.file)
+    if args.table:
+        (ddb,) = _clients(args, "dynamodb")
+        registry = registry.merged(load_registry_table(ddb, args.table))
+    if args.action == "show":
+        if not args.name:
+            raise BatchorchError("registry show needs an agent name.", hint="e.g. batchorch registry show company-enrichment-agent")
+        print(json.dumps(registry.describe(args.name), indent=2))
+        return 0
+    for spec in registry.list():
+        marker = "structured" if spec.is_structured else "NOT structured"
+        print(f"{spec.name}  v{spec.version}  [{spec.invocation.kind}, {marker}]  {spec.description[:70]}")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "analyze": cmd_analyze, "worker": cmd_worker, "deploy": cmd_deploy,
+            "registry": cmd_registry}
 
 
 def main(argv: list[str] | None = None) -> int:
