@@ -6,7 +6,7 @@ folder of its own); the files in ``dags/`` are one-line entry points.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import DAG, Param, chain
@@ -156,10 +156,7 @@ def build_batch_orchestrator_dag(
     names = ProcessorNames.model_validate(processor_names or {})
     params = {**batch_params(), **dag_kwargs.pop("params", {})}
     dag_kwargs.setdefault("schedule", None)
-    dag_kwargs.setdefault("start_date", datetime(2025, 1, 1))
-    dag_kwargs.setdefault("catchup", False)
     dag_kwargs.setdefault("tags", ["batchorch"])
-    dag_kwargs.setdefault("max_active_tasks", 6)
     aws = {"aws_conn_id": aws_conn_id}
 
     with DAG(

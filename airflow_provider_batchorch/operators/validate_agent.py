@@ -65,7 +65,7 @@ class ValidateAgentOperator(AwsBaseOperator[BatchorchHook]):
     def resolve_registry(self) -> AgentRegistry:
         if self.registry and self.registry.startswith("s3://"):
             bucket, key = parse_s3_uri(self.registry)
-            text = self.hook.s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
+            text = self.hook.s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8-sig")
             registry = builtin_registry().merged(load_registry_text(text, self.registry))
         else:
             registry = resolve_registry(self.registry or None)
