@@ -14,11 +14,10 @@ from datetime import datetime, timezone
 from typing import Any, Iterable
 
 from botocore.exceptions import ClientError
-from pydantic import ValidationError
 
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
 from airflow_provider_batchorch.core.errors import RegistryError
-from airflow_provider_batchorch.core.registry import AgentRegistry, check_output_schema
+from airflow_provider_batchorch.core.registry import AgentRegistry, parse_agent_spec
 
 TABLE_NAME = "AgentRegistry"
 _VERSION = re.compile(r"^v?(\d+(?:\.\d+)*)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$")
@@ -116,17 +115,7 @@ def _spec_from_item(item: dict[str, Any], table: str) -> AgentSpec:
     enabled = item.get("structured_output", {}).get("M", {}).get("enabled", {}).get("BOOL")
     if enabled is False:
         data["structured_output"] = False
-    try:
-        spec = AgentSpec.model_validate(data)
-    except ValidationError as exc:
-        summary = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(spec)'}: {e['msg']}" for e in exc.errors())
-        raise RegistryError(f"{label} is invalid: {summary}") from None
-    if spec.output_schema is not None:
-        try:
-            check_output_schema(spec.output_schema)
-        except RegistryError as exc:
-            raise RegistryError(f"{label}: {exc.message}") from None
-    return spec
+    return parse_agent_spec(data, label)
 
 
 def load_registry_table(ddb: Any, table: str = TABLE_NAME) -> AgentRegistry:

@@ -210,8 +210,13 @@ def _entry(raw: Any, position: int, source: str) -> AgentSpec:
     entry = dict(raw)
     if isinstance(entry.get("input_fields"), list):  # shorthand: a bare name is a required string field
         entry["input_fields"] = [{"name": f} if isinstance(f, str) else f for f in entry["input_fields"]]
+    return parse_agent_spec(entry, label)
+
+
+def parse_agent_spec(data: dict[str, Any], label: str) -> AgentSpec:
+    """A registry entry from any source -> a checked ``AgentSpec``; errors say which entry and what is wrong."""
     try:
-        spec = AgentSpec.model_validate(entry)
+        spec = AgentSpec.model_validate(data)
     except ValidationError as exc:
         raise RegistryError(f"{label} is invalid: {_summarise(exc)}",
                             hint="See examples/registry.yaml for the entry format.") from None
