@@ -54,6 +54,8 @@ percent, ETA) → `get_results` (output CSV + summary: SUCCEEDED or COMPLETED_WI
 | `registry` | null | extra agent registry file (YAML/JSON), local path or `s3://` |
 | `encoding` | null | override the detected encoding, e.g. `cp1252` |
 | `neutralize_formulas` | true | prefix cells starting with `= + - @` so spreadsheets do not run them |
+| `incremental` | false | reuse the stored output of rows enriched before; only new or changed rows call the agent |
+| `state_uri` | null | where incremental state lives; default `s3://<csv bucket>/batchorch/state/` |
 
 Unknown keys are refused. Example:
 
@@ -122,6 +124,15 @@ def batch_params() -> dict[str, Param]:
         "neutralize_formulas": Param(
             True, type="boolean", title="Neutralize formulas",
             description="Prefix output cells starting with = + - @ so spreadsheets show them as text.",
+        ),
+        "incremental": Param(
+            False, type="boolean", title="Incremental",
+            description="Reuse the stored output of rows enriched before (same agent, version and input); "
+            "only new or changed rows call the agent.",
+        ),
+        "state_uri": Param(
+            None, type=["null", "string"], title="Incremental state",
+            description="Where incremental state lives (s3://bucket/prefix/); empty: s3://<csv bucket>/batchorch/state/.",
         ),
     }
 

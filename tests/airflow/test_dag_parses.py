@@ -48,6 +48,8 @@ def test_params_give_a_trigger_form(dagbag):
         "registry": None,
         "encoding": None,
         "neutralize_formulas": True,
+        "incremental": False,
+        "state_uri": None,
     }
     assert not params.get_param("csv_uri").has_value  # required
     assert not params.get_param("agent").has_value  # required
