@@ -1,0 +1,275 @@
+"""Batch job records in a DynamoDB table, and the metrics emitted when a job starts and finishes.
+
+Table (default ``batchorch-jobs``, env ``BATCHORCH_JOBS_TABLE``): partition key ``batch_id``; every item also has
+``kind = "job"`` and ``started_at`` (ISO 8601, UTC) so the global secondary index ``recent`` (``kind``,
+``started_at``) lists the newest jobs first with one Query. The record itself is the JSON in ``record``.
+
+``record_job`` is what the operators call at the end of ``execute``: it never fails the task; a record that
+cannot be written is logged as a warning.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from airflow_provider_batchorch.aws.batch_store import load_profile
+from airflow_provider_batchorch.aws.progress import read_counts
+from airflow_provider_batchorch.aws.s3_uri import join_uri, parse_s3_uri
+from airflow_provider_batchorch.core.metrics import (
+    JobRecord,
+    MetricPoint,
+    finished_job_record,
+    job_finished_points,
+    job_started_points,
+    started_job_record,
+    with_live_progress,
+)
+from airflow_provider_batchorch.core.models import BatchConfig, BatchSummary
+
+log = logging.getLogger(__name__)
+
+DEFAULT_JOBS_TABLE = "batchorch-jobs"
+RECENT_INDEX = "recent"
+ITEM_KIND = "job"
+
+
+def jobs_table_name() -> str:
+    return os.environ.get("BATCHORCH_JOBS_TABLE") or DEFAULT_JOBS_TABLE
+
+
+def ensure_jobs_table(ddb, table: str | None = None) -> str:
+    """Create the table and its ``recent`` index unless they exist (emulator and local use; on AWS the
+    CloudFormation stack creates it). Returns the table name."""
+    table = table or jobs_table_name()
+    try:
+        ddb.describe_table(TableName=table)
+        return table
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ResourceNotFoundException":
+            raise
+    try:
+        ddb.create_table(
+            TableName=table,
+            KeySchema=[{"AttributeName": "batch_id", "KeyType": "HASH"}],
+            AttributeDefinitions=[
+                {"AttributeName": "batch_id", "AttributeType": "S"},
+                {"AttributeName": "kind", "AttributeType": "S"},
+                {"AttributeName": "started_at", "AttributeType": "S"},
+            ],
+            GlobalSecondaryIndexes=[{
+                "IndexName": RECENT_INDEX,
+                "KeySchema": [{"AttributeName": "kind", "KeyType": "HASH"},
+                              {"AttributeName": "started_at", "KeyType": "RANGE"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ResourceInUseException":
+            raise
+    ddb.get_waiter("table_exists").wait(TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    return table
+
+
+def put_job_record(ddb, record: JobRecord, table: str | None = None) -> None:
+    ddb.put_item(
+        TableName=table or jobs_table_name(),
+        Item={
+            "batch_id": {"S": record.batch_id},
+            "kind": {"S": ITEM_KIND},
+            "started_at": {"S": _iso(record.started_at)},
+            "status": {"S": record.status},
+            "agent": {"S": record.agent},
+            "record": {"S": record.model_dump_json()},
+        },
+    )
+
+
+def get_job_record(ddb, batch_id: str, table: str | None = None) -> JobRecord | None:
+    item = ddb.get_item(TableName=table or jobs_table_name(), Key={"batch_id": {"S": batch_id}},
+                        ConsistentRead=True).get("Item")
+    return JobRecord.model_validate_json(item["record"]["S"]) if item else None
+
+
+def list_job_records(ddb, table: str | None = None, *, limit: int = 50,
+                     since: datetime | None = None) -> list[JobRecord]:
+    """The newest jobs first (at most ``limit``), optionally only those started at or after ``since``."""
+    condition = "#kind = :kind"
+    values: dict[str, Any] = {":kind": {"S": ITEM_KIND}}
+    if since is not None:
+        condition += " AND started_at >= :since"
+        values[":since"] = {"S": _iso(since)}
+    records: list[JobRecord] = []
+    request = {
+        "TableName": table or jobs_table_name(),
+        "IndexName": RECENT_INDEX,
+        "KeyConditionExpression": condition,
+        "ExpressionAttributeNames": {"#kind": "kind"},
+        "ExpressionAttributeValues": values,
+        "ScanIndexForward": False,
+    }
+    while len(records) < limit:
+        page = ddb.query(**request, Limit=limit - len(records))
+        records += [JobRecord.model_validate_json(item["record"]["S"]) for item in page.get("Items", [])]
+        if "LastEvaluatedKey" not in page:
+            break
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return records
+
+
+def live_job_record(sfn, ddb, record: JobRecord) -> JobRecord:
+    """A RUNNING record with the processor's current counters and execution state (finished ones as they are)."""
+    if record.is_finished or not record.execution_arn:
+        return record
+    execution = sfn.describe_execution(executionArn=record.execution_arn)
+    succeeded, failed = record.rows_succeeded, record.rows_failed
+    if record.progress_table:
+        succeeded, failed, _ = read_counts(ddb, record.progress_table, record.batch_id)
+    error = " ".join(filter(None, [execution.get("error"), execution.get("cause")])) or None
+    return with_live_progress(record, execution_status=execution["status"], succeeded=succeeded, failed=failed,
+                              stopped_at=execution.get("stopDate"), error=error)
+
+
+def record_job(
+    clients: Any,
+    config: BatchConfig | Mapping[str, Any],
+    *,
+    execution_arn: str,
+    summary: BatchSummary | Mapping[str, Any] | None = None,
+    progress_table: str | None = None,
+    context: Mapping[str, Any] | None = None,
+    table: str | None = None,
+) -> JobRecord | None:
+    """Keep the job record of a batch and emit its metrics; never raises.
+
+    Call it when the execution has started (no ``summary``: status RUNNING) and when the results step has the
+    ``BatchSummary`` (final counts). A retried task re-writes the same record and emits nothing twice.
+
+    :param clients: Anything with boto3 clients ``s3``, ``sfn`` and ``dynamodb`` (a ``BatchorchHook``).
+    :param context: The Airflow task context, for the DAG id and run id the dashboard links to.
+    """
+    try:
+        config = BatchConfig.model_validate(config)
+        summary = BatchSummary.model_validate(summary) if summary is not None else None
+        table = ensure_jobs_table(clients.dynamodb, table)
+        existing = get_job_record(clients.dynamodb, config.batch_id, table)
+        if summary is None:
+            record, points = _started(clients, config, execution_arn, existing, progress_table, context)
+        else:
+            record, points = _finished(clients, config, execution_arn, existing, summary, context)
+        put_job_record(clients.dynamodb, record, table)
+    except Exception as exc:  # bookkeeping must never fail the batch it describes
+        log.warning("Could not keep the job record of batch %s: %s", getattr(config, "batch_id", "?"), exc,
+                    exc_info=not isinstance(exc, (ClientError, BotoCoreError)))
+        return None
+    emit_metrics(points)
+    return record
+
+
+def _started(clients, config, execution_arn, existing, progress_table, context) -> tuple[JobRecord, list]:
+    if existing is not None and existing.execution_arn == execution_arn:
+        return existing, []  # a retried task re-attached to the same execution: already counted
+    execution = clients.sfn.describe_execution(executionArn=execution_arn)
+    record = started_job_record(
+        config,
+        started_at=execution["startDate"],
+        execution_arn=execution_arn,
+        csv_size_bytes=_csv_size(clients.s3, config),
+        progress_table=progress_table,
+        **_run_ids(context),
+    )
+    return record, job_started_points(record)
+
+
+def _finished(clients, config, execution_arn, existing, summary, context) -> tuple[JobRecord, list]:
+    if existing is not None and existing.is_finished and existing.execution_arn == execution_arn:
+        return existing, []
+    if existing is None:  # the start was not recorded (e.g. the table was created after): rebuild it
+        existing, _ = _started(clients, config, execution_arn, None, None, context)
+    execution = clients.sfn.describe_execution(executionArn=execution_arn)
+    finished_at = execution.get("stopDate") or datetime.now(timezone.utc)
+    record = finished_job_record(existing, summary, finished_at=finished_at)
+    return record, job_finished_points(record)
+
+
+def _csv_size(s3, config: BatchConfig) -> int | None:
+    try:
+        return load_profile(s3, join_uri(config.prefix_uri, "profile.json")).size_bytes
+    except (ClientError, ValueError):
+        return None
+
+
+def _run_ids(context: Mapping[str, Any] | None) -> dict[str, str | None]:
+    if not context:
+        return {"dag_id": None, "run_id": None}
+    ti = context.get("ti")
+    dag_run = context.get("dag_run")
+    return {
+        "dag_id": getattr(ti, "dag_id", None) or getattr(dag_run, "dag_id", None),
+        "run_id": context.get("run_id") or getattr(dag_run, "run_id", None),
+    }
+
+
+def emit_metrics(points: list[MetricPoint]) -> None:
+    """Send the points through Airflow's metrics (StatsD / OpenTelemetry, as configured); no-op without Airflow."""
+    try:
+        from airflow.sdk.observability import stats
+    except ImportError:
+        return
+    for point in points:
+        tags = point.tags or None
+        try:
+            if point.kind == "incr":
+                stats.incr(point.name, count=int(point.value), tags=tags)
+            elif point.kind == "gauge":
+                stats.gauge(point.name, point.value, tags=tags)
+            else:
+                stats.timing(point.name, point.value, tags=tags)
+        except Exception as exc:  # a metrics backend problem must never fail a batch
+            log.warning("Could not emit metric %s: %s", point.name, exc)
+
+
+def _iso(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+class AwsJobSource:
+    """What the dashboard reads: recent records with live progress, and the output CSVs they point at."""
+
+    def __init__(self, *, s3, sfn, ddb, table: str | None = None, console_region: str | None = None) -> None:
+        """:param console_region: Link executions to this region's Step Functions console (None on an emulator)."""
+        self.s3, self.sfn, self.ddb = s3, sfn, ddb
+        self.table = table or jobs_table_name()
+        self.console_region = console_region
+
+    def recent_jobs(self, limit: int = 50) -> list[JobRecord]:
+        try:
+            records = list_job_records(self.ddb, self.table, limit=limit)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ResourceNotFoundException":
+                return []  # no job recorded yet
+            raise
+        return [self._live(record) for record in records]
+
+    def job(self, batch_id: str) -> JobRecord | None:
+        record = get_job_record(self.ddb, batch_id, self.table)
+        return self._live(record) if record else None
+
+    def open_object(self, uri: str):
+        """A readable binary stream of an S3 object (the output CSV)."""
+        bucket, key = parse_s3_uri(uri)
+        return self.s3.get_object(Bucket=bucket, Key=key)["Body"]
+
+    def _live(self, record: JobRecord) -> JobRecord:
+        try:
+            return live_job_record(self.sfn, self.ddb, record)
+        except ClientError as exc:  # the execution or its counters are gone: show what was recorded
+            log.warning("No live progress for batch %s: %s", record.batch_id, exc)
+            return record
