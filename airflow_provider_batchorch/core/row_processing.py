@@ -81,14 +81,15 @@ class RowProcessor:
         started = time.perf_counter()
         output: dict[str, Any] = {}
         failure: RowFailure | None = None
+        called = False
         try:
             inputs = build_agent_inputs(row, config.input_mapping, config.agent)
+            called = True
             result = await asyncio.wait_for(self.agent_call(inputs), timeout=config.timeout_seconds)
             if result.reused_from:
+                called = False
                 outcome.calls_saved += 1
                 outcome.rows_reused += result.reused_from == "store"
-            else:
-                outcome.agent_calls += 1
             outcome.input_tokens += result.input_tokens
             outcome.output_tokens += result.output_tokens
             output = self.validator.validate(result.output)
@@ -97,6 +98,7 @@ class RowProcessor:
             # An LLM that was re-asked and still failed has spent tokens all the same.
             outcome.input_tokens += getattr(exc, "input_tokens", 0)
             outcome.output_tokens += getattr(exc, "output_tokens", 0)
+        outcome.agent_calls += called
         latency_ms = round((time.perf_counter() - started) * 1000)
         if failure:
             outcome.failed += 1

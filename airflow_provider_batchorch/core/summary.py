@@ -58,9 +58,11 @@ def summary_text(summary: BatchSummary) -> str:
         f"- Output file: {summary.output_csv_uri}",
         f"- Processing time: {summary.processing_time_seconds:.1f} s",
         f"- Output fields: {', '.join(summary.output_fields)}",
-        f"- Agent calls: {summary.agent_calls} ({summary.calls_saved} saved: {summary.rows_reused} rows reused "
-        f"from earlier runs, {summary.calls_saved - summary.rows_reused} duplicates)",
+        f"- Agent calls: {summary.agent_calls}",
     ]
+    if summary.calls_saved:
+        lines[-1] += (f" ({summary.calls_saved} saved: {summary.rows_reused} rows reused from earlier runs, "
+                      f"{summary.calls_saved - summary.rows_reused} duplicates in this batch)")
     if summary.input_tokens or summary.output_tokens:
         lines.append(f"- Tokens: {summary.input_tokens} in, {summary.output_tokens} out")
     if summary.failure_reasons:
