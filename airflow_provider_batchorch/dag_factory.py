@@ -7,7 +7,7 @@ folder of its own); the files in ``dags/`` are one-line entry points.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from airflow.sdk import DAG, Param, chain
 
@@ -143,6 +143,87 @@ def _xcom(task_id: str, *keys: str) -> str:
     return f"{{{{ ti.xcom_pull(task_ids={task_id!r}){path} }}}}"
 
 
+class BatchPipelineTasks(NamedTuple):
+    """The six batch pipeline tasks, in the order they run."""
+
+    analyze: AnalyzeCsvOperator
+    validate: ValidateAgentOperator
+    configure: ConfigureBatchOperator
+    execute: ExecuteBatchOperator
+    monitor: BatchExecutionSensor
+    results: GetBatchResultsOperator
+
+
+def add_batch_pipeline_tasks(
+    *,
+    request: dict[str, Any] | str | None = None,
+    aws_conn_id: str | None = "aws_default",
+    registry_table: str | None = None,
+    processor_names: ProcessorNames | dict[str, Any] | None = None,
+    poll_interval: float = 5.0,
+    deferrable: bool = True,
+    monitor_timeout: timedelta = timedelta(days=1),
+) -> BatchPipelineTasks:
+    """Add analyze_csv -> validate_agent -> configure_batch -> execute_batch -> monitor_batch -> get_results to
+    the DAG being defined (call it inside ``with DAG(..., render_template_as_native_obj=True)``).
+
+    The tasks are returned unchained: ``chain(*tasks)`` runs them in order; a DAG may put its own steps between
+    them (an approval before ``configure``, say).
+
+    :param request: Where the run request comes from: ``None`` = the DAG run's params (the trigger conf); else a
+        ``BatchRequest`` dict or a template rendering to one (another task's XCom).
+    :param aws_conn_id: The AWS connection every task uses (endpoint_url in its extra for moto/LocalStack).
+    :param registry_table: A DynamoDB AgentRegistry table to look agents up in, besides the built-ins.
+    :param processor_names: Names of the processor's state machine, queues and progress table.
+    :param poll_interval: Seconds between progress polls while the batch runs.
+    :param deferrable: Wait for the batch in the triggerer (default) rather than in a worker slot.
+    :param monitor_timeout: How long the monitor waits before failing.
+    """
+    names = ProcessorNames.model_validate(processor_names or {})
+    aws = {"aws_conn_id": aws_conn_id}
+    analyze = AnalyzeCsvOperator(task_id="analyze_csv", request=request, **aws)
+    validate = ValidateAgentOperator(
+        task_id="validate_agent",
+        agent=_xcom("analyze_csv", "request", "agent"),
+        registry=_xcom("analyze_csv", "request", "registry"),
+        registry_table=registry_table,
+        **aws,
+    )
+    configure = ConfigureBatchOperator(
+        task_id="configure_batch",
+        request=_xcom("analyze_csv", "request"),
+        profile_uri=_xcom("analyze_csv", "profile_uri"),
+        agent=_xcom("validate_agent", "agent"),
+        batch_id=_xcom("analyze_csv", "batch_id"),
+        prefix_uri=_xcom("analyze_csv", "prefix_uri"),
+        **aws,
+    )
+    execute = ExecuteBatchOperator(
+        task_id="execute_batch",
+        config=_xcom("configure_batch", "config"),
+        manifest_uri=_xcom("configure_batch", "manifest_uri"),
+        processor_names=names.model_dump(),
+        **aws,
+    )
+    monitor = BatchExecutionSensor(
+        task_id="monitor_batch",
+        execution_arn=_xcom("execute_batch"),
+        config=_xcom("configure_batch", "config"),
+        progress_table=names.progress_table,
+        deferrable=deferrable,
+        poke_interval=poll_interval,
+        timeout=monitor_timeout.total_seconds(),
+        **aws,
+    )
+    results = GetBatchResultsOperator(
+        task_id="get_results",
+        config=_xcom("configure_batch", "config"),
+        execution_arn=_xcom("execute_batch"),
+        **aws,
+    )
+    return BatchPipelineTasks(analyze, validate, configure, execute, monitor, results)
+
+
 def build_batch_orchestrator_dag(
     dag_id: str = "batch_orchestrator",
     *,
@@ -154,21 +235,13 @@ def build_batch_orchestrator_dag(
     monitor_timeout: timedelta = timedelta(days=1),
     **dag_kwargs: Any,
 ) -> DAG:
-    """Build the batch DAG.
+    """Build the batch DAG (its tasks: ``add_batch_pipeline_tasks``, which documents the parameters).
 
-    :param aws_conn_id: The AWS connection every task uses (endpoint_url in its extra for moto/LocalStack).
-    :param registry_table: A DynamoDB AgentRegistry table to look agents up in, besides the built-ins.
-    :param processor_names: Names of the processor's state machine, queues and progress table.
-    :param poll_interval: Seconds between progress polls while the batch runs.
-    :param deferrable: Wait for the batch in the triggerer (default) rather than in a worker slot.
-    :param monitor_timeout: How long the monitor waits before failing.
     :param dag_kwargs: Passed to ``DAG`` (``tags``, ``default_args``, ``schedule``, extra ``params``...).
     """
-    names = ProcessorNames.model_validate(processor_names or {})
     params = {**batch_params(), **dag_kwargs.pop("params", {})}
     dag_kwargs.setdefault("schedule", None)
     dag_kwargs.setdefault("tags", ["batchorch"])
-    aws = {"aws_conn_id": aws_conn_id}
 
     with DAG(
         dag_id=dag_id,
@@ -178,45 +251,12 @@ def build_batch_orchestrator_dag(
         render_template_as_native_obj=True,
         **dag_kwargs,
     ) as dag:
-        analyze = AnalyzeCsvOperator(task_id="analyze_csv", **aws)
-        validate = ValidateAgentOperator(
-            task_id="validate_agent",
-            agent=_xcom("analyze_csv", "request", "agent"),
-            registry=_xcom("analyze_csv", "request", "registry"),
+        chain(*add_batch_pipeline_tasks(
+            aws_conn_id=aws_conn_id,
             registry_table=registry_table,
-            **aws,
-        )
-        configure = ConfigureBatchOperator(
-            task_id="configure_batch",
-            request=_xcom("analyze_csv", "request"),
-            profile_uri=_xcom("analyze_csv", "profile_uri"),
-            agent=_xcom("validate_agent", "agent"),
-            batch_id=_xcom("analyze_csv", "batch_id"),
-            prefix_uri=_xcom("analyze_csv", "prefix_uri"),
-            **aws,
-        )
-        execute = ExecuteBatchOperator(
-            task_id="execute_batch",
-            config=_xcom("configure_batch", "config"),
-            manifest_uri=_xcom("configure_batch", "manifest_uri"),
-            processor_names=names.model_dump(),
-            **aws,
-        )
-        monitor = BatchExecutionSensor(
-            task_id="monitor_batch",
-            execution_arn=_xcom("execute_batch"),
-            config=_xcom("configure_batch", "config"),
-            progress_table=names.progress_table,
+            processor_names=processor_names,
+            poll_interval=poll_interval,
             deferrable=deferrable,
-            poke_interval=poll_interval,
-            timeout=monitor_timeout.total_seconds(),
-            **aws,
-        )
-        results = GetBatchResultsOperator(
-            task_id="get_results",
-            config=_xcom("configure_batch", "config"),
-            execution_arn=_xcom("execute_batch"),
-            **aws,
-        )
-        chain(analyze, validate, configure, execute, monitor, results)
+            monitor_timeout=monitor_timeout,
+        ))
     return dag
