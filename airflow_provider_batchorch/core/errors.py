@@ -35,10 +35,25 @@ class InvalidConfError(BatchorchError):
     code = "INVALID_CONF"
 
 
-def invalid_conf(exc: Any) -> InvalidConfError:
-    """A pydantic ``ValidationError`` of the run request as one readable line."""
-    problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'request'}: {e['msg']}" for e in exc.errors())
-    return InvalidConfError(f"invalid run configuration: {problems}.", hint="Fix these keys in the DAG run conf.")
+def invalid_conf(exc: Any, model: Any = None) -> InvalidConfError:
+    """A pydantic ``ValidationError`` of a run request (``model``, default ``BatchRequest``) as one line."""
+    if model is None:
+        from airflow_provider_batchorch.core.models import BatchRequest as model
+    problems = "; ".join(_describe_problem(error, model.model_fields) for error in exc.errors())
+    return InvalidConfError(
+        f"invalid run conf: {problems}.",
+        hint='Example: {"csv_uri": "s3://bucket/companies.csv", "agent": "company-enrichment-agent"}.',
+    )
+
+
+def _describe_problem(error: dict[str, Any], fields: dict[str, Any]) -> str:
+    field = ".".join(str(part) for part in error["loc"]) or "conf"
+    if error["type"] == "extra_forbidden":
+        return f"{field}: unknown key (expected one of {', '.join(fields)})"
+    if error["type"] == "missing":
+        description = fields[field].description if field in fields else ""
+        return f"{field}: required" + (f" ({description})" if description else "")
+    return f"{field}: {error['msg'].removeprefix('Value error, ')} (got {error.get('input')!r})"
 
 
 class CsvError(BatchorchError):

@@ -12,7 +12,7 @@ from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow_provider_batchorch.aws.batch_store import batch_prefix, save_profile
 from airflow_provider_batchorch.aws.processor import execution_name
 from airflow_provider_batchorch.aws.s3_uri import parse_s3_uri
-from airflow_provider_batchorch.core.errors import InvalidConfError
+from airflow_provider_batchorch.core.errors import InvalidConfError, invalid_conf
 from airflow_provider_batchorch.core.models import BatchRequest
 from airflow_provider_batchorch.hooks.batchorch import BatchorchHook
 
@@ -27,22 +27,7 @@ def validate_request(conf: Mapping[str, Any] | BatchRequest) -> BatchRequest:
     try:
         return BatchRequest.model_validate(dict(conf))
     except ValidationError as exc:
-        problems = "; ".join(_describe_problem(error) for error in exc.errors())
-        raise InvalidConfError(
-            f"invalid run conf: {problems}.",
-            hint='Example: {"csv_uri": "s3://bucket/companies.csv", "agent": "company-enrichment-agent"}.',
-        ) from None
-
-
-def _describe_problem(error: Mapping[str, Any]) -> str:
-    field = ".".join(str(part) for part in error["loc"]) or "conf"
-    if error["type"] == "extra_forbidden":
-        known = ", ".join(BatchRequest.model_fields)
-        return f"{field}: unknown key (expected one of {known})"
-    if error["type"] == "missing":
-        description = BatchRequest.model_fields[field].description if field in BatchRequest.model_fields else ""
-        return f"{field}: required" + (f" ({description})" if description else "")
-    return f"{field}: {error['msg'].removeprefix('Value error, ')} (got {error.get('input')!r})"
+        raise invalid_conf(exc, BatchRequest) from None
 
 
 class AnalyzeCsvOperator(AwsBaseOperator[BatchorchHook]):
