@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from airflow_provider_batchorch.core.errors import BatchorchError, invalid_conf
+from airflow_provider_batchorch.core.errors import BatchorchError, InvalidConfError, invalid_conf
 
 EXIT_REFUSED = 2
 EXIT_FAILED = 1
@@ -27,7 +27,10 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run an agent over every row of a CSV (the batch_orchestrator DAG)")
-    run.add_argument("--csv", required=True, help="local path or s3://bucket/key.csv")
+    run.add_argument("--csv", help="local path or s3://bucket/key.csv")
+    run.add_argument("--retry-failed", metavar="OUTPUT.csv",
+                     help="instead of --csv: rerun the failed rows of a previous local output CSV and merge them "
+                     "back (--output: the merged CSV, default OUTPUT_retried.csv)")
     run.add_argument("--agent", required=True, help="agent name, e.g. company-enrichment-agent")
     run.add_argument("--registry", help="YAML/JSON agent registry file")
     run.add_argument("--concurrency", type=int, default=10, help="agent calls in flight (default 10)")
@@ -129,6 +132,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from airflow_provider_batchorch.core.summary import summary_text
     from airflow_provider_batchorch.local_run import run_batch
 
+    if bool(args.csv) == bool(args.retry_failed):
+        raise InvalidConfError("give either --csv or --retry-failed.", hint="e.g. --csv companies.csv")
+    if args.retry_failed:
+        return _retry_failed(args)
     request = _request_from(args)
     with _stdout_to_stderr():
         summary = run_batch(request, workers=args.workers, output_path=args.output)
@@ -138,6 +145,24 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(summary_text(summary))
         if args.output:
             print(f"Output CSV downloaded to: {Path(args.output).resolve()}")
+    return 0
+
+
+def _retry_failed(args: argparse.Namespace) -> int:
+    from airflow_provider_batchorch.core.summary import summary_text
+    from airflow_provider_batchorch.local_retry import retry_failed_output, retry_text
+
+    args.csv = args.retry_failed  # replaced by the failed rows' CSV
+    with _stdout_to_stderr():
+        outcome, summary = retry_failed_output(args.retry_failed, _request_from(args), workers=args.workers,
+                                               output_path=args.output)
+    if args.json:
+        print(json.dumps({**outcome.model_dump(mode="json"),
+                          "retry_batch": summary.model_dump(mode="json") if summary else None}))
+        return 0
+    if summary:
+        print(summary_text(summary))
+    print(retry_text(outcome))
     return 0
 
 

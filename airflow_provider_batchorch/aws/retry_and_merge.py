@@ -105,9 +105,7 @@ def _copy_unchanged(s3, plan: RetryPlan) -> RetryOutcome:
     source_bucket, source_key = parse_s3_uri(plan.previous_output_uri)
     bucket, key = parse_s3_uri(plan.merged_output_uri)
     s3.copy({"Bucket": source_bucket, "Key": source_key}, bucket, key)
-    total = plan.selection.total_rows
-    return RetryOutcome(total_rows=total, retried=0, fixed=0, still_failed=0, rows_succeeded=total, rows_failed=0,
-                        output=plan.merged_output_uri)
+    return RetryOutcome.nothing_failed(plan.selection.total_rows, plan.merged_output_uri)
 
 
 def _retried_name(output_uri: str) -> str:

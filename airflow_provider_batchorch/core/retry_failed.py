@@ -56,6 +56,11 @@ class RetryOutcome(BaseModel):
     rows_failed: int
     output: str | None = Field(None, description="Where the merged output was written")
 
+    @classmethod
+    def nothing_failed(cls, total_rows: int, output: str) -> RetryOutcome:
+        return cls(total_rows=total_rows, retried=0, fixed=0, still_failed=0, rows_succeeded=total_rows,
+                   rows_failed=0, output=output)
+
 
 def is_failed_row(row: dict[str, str]) -> bool:
     return row.get(STATUS_COLUMN) == ROW_FAILED or bool((row.get(ERROR_COLUMN) or "").strip())

@@ -42,3 +42,17 @@ def _first_sight(text: str) -> bool:
     except FileExistsError:
         return False
     return True
+
+
+# `misbehaving` from tests.support.agents as a registry entry, for `batchorch run --registry` in a subprocess.
+MISBEHAVING_REGISTRY_YAML = """
+agents:
+  - name: test-misbehaving-agent
+    description: upper-cases a text; a text with "raise" always fails (tests)
+    input_fields: [{name: text, type: string, required: true}]
+    output_schema:
+      type: object
+      properties: {upper: {type: string}, length: {type: integer, minimum: 0}}
+      required: [upper, length]
+    invocation: {kind: python, callable: "tests.support.agents:misbehaving"}
+"""
