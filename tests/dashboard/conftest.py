@@ -11,7 +11,11 @@ Each is recorded with ``record_job`` exactly as the operators do: once started, 
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
 import socket
+import tempfile
 import threading
 import time
 import types
@@ -20,8 +24,15 @@ from pathlib import Path
 
 import pytest
 
+from airflow_provider_batchorch.local_airflow import PACKAGE_DAGS_FOLDER, configure_environment
+
 ROOT = Path(__file__).resolve().parents[2]
 DAG_ID = "batch_orchestrator"
+
+# A throwaway Airflow for the plugin and metrics tests, unless another conftest (tests/airflow) set one up.
+if os.environ.get("AIRFLOW__CORE__DAGS_FOLDER") != str(PACKAGE_DAGS_FOLDER):
+    _HOME = configure_environment(tempfile.mkdtemp(prefix="batchorch-test-dashboard-airflow-"))
+    atexit.register(shutil.rmtree, _HOME, ignore_errors=True)
 
 
 def _clients(aws):
