@@ -66,6 +66,14 @@ def _parser() -> argparse.ArgumentParser:
     registry.add_argument("--table", help="the DynamoDB AgentRegistry table (list/show include it; put writes it)")
     _aws_arguments(registry)
 
+    request = commands.add_parser("request", help="dry run of a chat request: print the run conf it would trigger")
+    request.add_argument("text", help='e.g. "enrich s3://my-data/companies.csv with industry, 25 parallel workers"')
+    request.add_argument("--allowed-bucket", action="append", default=[], dest="allowed_buckets",
+                         help="a bucket requests may use (repeat); default BATCHORCH_CHAT_ALLOWED_BUCKETS, else any")
+    request.add_argument("--default-bucket", help="where a bare file name (companies.csv) is looked for")
+    request.add_argument("--max-concurrency", type=int, help="cap on concurrency (default 50)")
+    request.add_argument("--registry", help="YAML/JSON agent registry file with more agents")
+
     deploy = commands.add_parser("deploy", help="create or update the processor (state machine, queue, table)")
     _aws_arguments(deploy)
     deploy.add_argument("--role-arn", help="IAM role for the state machine (required on AWS)")
@@ -237,8 +245,31 @@ def cmd_registry(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_request(args: argparse.Namespace) -> int:
+    """The conf JSON on stdout; notes, or the clarifying question (exit 2), on stderr."""
+    from airflow_provider_batchorch.core.registry import resolve_registry
+    from airflow_provider_batchorch.core.request_parser import parse_request
+    from airflow_provider_batchorch.core.request_policy import ANY_BUCKET, RequestPolicy
+
+    overrides = {key: value for key, value in (("default_bucket", args.default_bucket),
+                                               ("max_concurrency", args.max_concurrency),
+                                               ("registry", args.registry and str(Path(args.registry).resolve())))
+                 if value is not None}
+    if args.allowed_buckets or not os.environ.get("BATCHORCH_CHAT_ALLOWED_BUCKETS"):
+        overrides["allowed_buckets"] = args.allowed_buckets or [ANY_BUCKET]  # a dry run on your own machine
+    policy = RequestPolicy.from_env(**overrides)
+    parsed = parse_request(args.text, resolve_registry(policy.registry), policy)
+    for note in parsed.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if not parsed.ready:
+        print(f"question: {parsed.question}", file=sys.stderr)
+        return EXIT_REFUSED
+    print(parsed.request.model_dump_json())
+    return 0
+
+
 COMMANDS = {"run": cmd_run, "analyze": cmd_analyze, "worker": cmd_worker, "deploy": cmd_deploy,
-            "registry": cmd_registry}
+            "registry": cmd_registry, "request": cmd_request}
 
 
 def main(argv: list[str] | None = None) -> int:

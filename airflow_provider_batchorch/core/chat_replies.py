@@ -1,0 +1,117 @@
+"""What the chat says at each step, as Slack ``mrkdwn`` text: the plan, the estimate, progress, the results
+(as the design document shows them), a failed run, and the answers to ``status`` / ``failures`` follow-ups."""
+
+from __future__ import annotations
+
+from airflow_provider_batchorch.core.cost_estimate import CostEstimate
+from airflow_provider_batchorch.core.models import BatchRequest, BatchSummary, CsvProfile, Progress
+from airflow_provider_batchorch.core.progress import format_duration
+from airflow_provider_batchorch.core.retry_failed import RetryOutcome
+
+MAX_COLUMNS_SHOWN = 8
+
+
+def link(url: str | None, label: str) -> str:
+    return f"<{url}|{label}>" if url else f"`{label}`"
+
+
+def plan_message(request: BatchRequest, run_id: str, notes: list[str] | None = None) -> str:
+    fields = ", ".join(request.output_fields) if request.output_fields else "all of its output fields"
+    lines = [
+        f"I'll run *{request.agent}* over every row of `{request.csv_uri}`.",
+        f"- Output: the original columns + {fields}",
+        f"- Concurrency: {request.concurrency} parallel calls, timeout {request.timeout_seconds:g} s per row",
+    ]
+    if request.input_mapping:
+        lines.append("- Input mapping: " + ", ".join(f"{k} <- {v}" for k, v in request.input_mapping.items()))
+    lines += [f"- Note: {note}" for note in notes or []]
+    lines.append(f"Run `{run_id}`: I'll post progress and results in this thread.")
+    return "\n".join(lines)
+
+
+def estimate_message(profile: CsvProfile, estimate: CostEstimate, *, needs_approval: bool) -> str:
+    columns = ", ".join(profile.columns[:MAX_COLUMNS_SHOWN]) + (", ..." if len(profile.columns) > MAX_COLUMNS_SHOWN else "")
+    cost = "unknown" if estimate.cost_usd is None else f"${estimate.cost_usd:,.2f}"
+    text = (f"I found a CSV with {profile.row_count:,} rows and columns: {columns}.\n"
+            f"Estimated cost: {cost} ({estimate.basis}).")
+    return text + ("" if needs_approval else "\nStarting the batch.")
+
+
+def approval_message(reasons: list[str], approve_url: str | None) -> str:
+    where = link(approve_url, "Approve or reject in Airflow") if approve_url else "Approve or reject it in Airflow"
+    return (f":raised_hand: This batch needs approval before it starts: {'; '.join(reasons)}.\n{where} "
+            "(Required actions).")
+
+
+def approval_outcome_message(approved: bool, responder: str | None) -> str:
+    who = f" by {responder}" if responder else ""
+    if approved:
+        return f"Approved{who}: starting the batch."
+    return f"Rejected{who}: the batch was not run."
+
+
+def progress_message(progress: Progress) -> str:
+    text = (f"Progress: {progress.rows_processed:,}/{progress.total_rows:,} rows processed ({progress.percent:.0f}%)"
+            f", {progress.rows_failed:,} failed, elapsed {format_duration(progress.elapsed_seconds)}")
+    if progress.eta_seconds is not None:
+        text += f". Estimated completion: {format_duration(progress.eta_seconds)}"
+    return text
+
+
+def _percent(part: int, whole: int) -> str:
+    return f"{100.0 * part / whole:.0f}%" if whole else "0%"
+
+
+def failure_reasons_lines(summary: BatchSummary) -> list[str]:
+    return [f"- {count:,} rows: {reason}" for reason, count in summary.failure_reasons.items()]
+
+
+def summary_message(summary: BatchSummary, run_id: str, download_url: str | None = None) -> str:
+    done = summary.rows_processed
+    head = (":white_check_mark: Batch processing complete!" if summary.status == "SUCCEEDED"
+            else ":warning: Batch processing completed with errors.")
+    lines = [
+        head,
+        "Results:",
+        f"- Successfully processed: {summary.rows_succeeded:,} rows ({_percent(summary.rows_succeeded, done)})",
+        f"- Failed: {summary.rows_failed:,} rows ({_percent(summary.rows_failed, done)})",
+        f"- Output file: {link(download_url, summary.output_csv_uri)}",
+        f"- Processing time: {format_duration(summary.processing_time_seconds)}",
+        f"- Output fields: {', '.join(summary.output_fields)}, then _status, _error_message and processing metadata",
+    ]
+    if summary.failure_reasons:
+        lines += ["Top failure reasons:", *failure_reasons_lines(summary)]
+        lines.append(f"Next steps: `failures {run_id}` for details, `retry-failed {run_id}` to run the failed "
+                     "rows again.")
+    if download_url:
+        lines.append("The download link expires; `status " + run_id + "` gives a fresh one.")
+    return "\n".join(lines)
+
+
+def failures_message(summary: BatchSummary, run_id: str, download_url: str | None = None) -> str:
+    if not summary.rows_failed:
+        return f"No rows failed in run `{run_id}`: all {summary.rows_succeeded:,} succeeded."
+    return "\n".join([
+        f"The {summary.rows_failed:,} failures in run `{run_id}` were due to:",
+        *failure_reasons_lines(summary),
+        f"These rows are marked in the output CSV ({link(download_url, summary.output_csv_uri)}) with "
+        "_status = FAILED and the reason in the _error_message column.",
+        f"`retry-failed {run_id}` runs them again.",
+    ])
+
+
+def retry_message(outcome: RetryOutcome, merged_url: str | None = None) -> str:
+    return (f"Retried {outcome.retried:,} failed rows: {outcome.fixed:,} fixed, {outcome.still_failed:,} still "
+            f"failing. The complete output ({outcome.rows_succeeded:,} succeeded, {outcome.rows_failed:,} failed): "
+            f"{link(merged_url, outcome.output or '')}")
+
+
+def run_failed_message(run_id: str, step: str, error: str) -> str:
+    first_line = (error or "unknown error").strip().splitlines()[0][:500]
+    return (f":x: Run `{run_id}` failed at *{step}*: {first_line}\n"
+            f"`status {run_id}` shows where it stopped; the task log in Airflow has the details.")
+
+
+def status_message(run_id: str, state: str, current_step: str | None = None) -> str:
+    where = f", at *{current_step}*" if current_step else ""
+    return f"Run `{run_id}` is {state}{where}."
