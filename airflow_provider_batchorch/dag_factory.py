@@ -157,6 +157,7 @@ class BatchPipelineTasks(NamedTuple):
 def add_batch_pipeline_tasks(
     *,
     request: dict[str, Any] | str | None = None,
+    batch_id: str | None = None,
     aws_conn_id: str | None = "aws_default",
     registry_table: str | None = None,
     processor_names: ProcessorNames | dict[str, Any] | None = None,
@@ -168,10 +169,13 @@ def add_batch_pipeline_tasks(
     the DAG being defined (call it inside ``with DAG(..., render_template_as_native_obj=True)``).
 
     The tasks are returned unchained: ``chain(*tasks)`` runs them in order; a DAG may put its own steps between
-    them (an approval before ``configure``, say).
+    them (an approval before ``configure``, say). Inside a ``TaskGroup`` the tasks pull each other's XComs by
+    their group-prefixed ids, so a DAG can hold several pipelines (one group per stage).
 
     :param request: Where the run request comes from: ``None`` = the DAG run's params (the trigger conf); else a
         ``BatchRequest`` dict or a template rendering to one (another task's XCom).
+    :param batch_id: Names the batch (its S3 prefix and its execution); ``None`` derives it from the DAG run.
+        Give each pipeline of one DAG run its own.
     :param aws_conn_id: The AWS connection every task uses (endpoint_url in its extra for moto/LocalStack).
     :param registry_table: A DynamoDB AgentRegistry table to look agents up in, besides the built-ins.
     :param processor_names: Names of the processor's state machine, queues and progress table.
@@ -181,34 +185,35 @@ def add_batch_pipeline_tasks(
     """
     names = ProcessorNames.model_validate(processor_names or {})
     aws = {"aws_conn_id": aws_conn_id}
-    analyze = AnalyzeCsvOperator(task_id="analyze_csv", request=request, **aws)
+    analyze = AnalyzeCsvOperator(task_id="analyze_csv", request=request, batch_id=batch_id, **aws)
     validate = ValidateAgentOperator(
         task_id="validate_agent",
-        agent=_xcom("analyze_csv", "request", "agent"),
-        registry=_xcom("analyze_csv", "request", "registry"),
+        agent=_xcom(analyze.task_id, "request", "agent"),
+        registry=_xcom(analyze.task_id, "request", "registry"),
         registry_table=registry_table,
         **aws,
     )
     configure = ConfigureBatchOperator(
         task_id="configure_batch",
-        request=_xcom("analyze_csv", "request"),
-        profile_uri=_xcom("analyze_csv", "profile_uri"),
-        agent=_xcom("validate_agent", "agent"),
-        batch_id=_xcom("analyze_csv", "batch_id"),
-        prefix_uri=_xcom("analyze_csv", "prefix_uri"),
+        request=_xcom(analyze.task_id, "request"),
+        profile_uri=_xcom(analyze.task_id, "profile_uri"),
+        agent=_xcom(validate.task_id, "agent"),
+        batch_id=_xcom(analyze.task_id, "batch_id"),
+        prefix_uri=_xcom(analyze.task_id, "prefix_uri"),
         **aws,
     )
     execute = ExecuteBatchOperator(
         task_id="execute_batch",
-        config=_xcom("configure_batch", "config"),
-        manifest_uri=_xcom("configure_batch", "manifest_uri"),
+        config=_xcom(configure.task_id, "config"),
+        manifest_uri=_xcom(configure.task_id, "manifest_uri"),
+        name=_xcom(analyze.task_id, "batch_id") if batch_id else None,
         processor_names=names.model_dump(),
         **aws,
     )
     monitor = BatchExecutionSensor(
         task_id="monitor_batch",
-        execution_arn=_xcom("execute_batch"),
-        config=_xcom("configure_batch", "config"),
+        execution_arn=_xcom(execute.task_id),
+        config=_xcom(configure.task_id, "config"),
         progress_table=names.progress_table,
         deferrable=deferrable,
         poke_interval=poll_interval,
@@ -217,8 +222,8 @@ def add_batch_pipeline_tasks(
     )
     results = GetBatchResultsOperator(
         task_id="get_results",
-        config=_xcom("configure_batch", "config"),
-        execution_arn=_xcom("execute_batch"),
+        config=_xcom(configure.task_id, "config"),
+        execution_arn=_xcom(execute.task_id),
         **aws,
     )
     return BatchPipelineTasks(analyze, validate, configure, execute, monitor, results)
