@@ -10,15 +10,10 @@ Files stream through temporary files; memory holds a row and the failed row numb
 
 from __future__ import annotations
 
-import contextlib
-import io
-import tempfile
-from collections.abc import Iterator
-from typing import TextIO
-
 from pydantic import BaseModel
 
 from airflow_provider_batchorch.aws.batch_store import load_config
+from airflow_provider_batchorch.aws.s3_text import s3_text_reader, s3_text_writer
 from airflow_provider_batchorch.aws.s3_uri import join_uri, parse_s3_uri
 from airflow_provider_batchorch.core.models import BatchConfig, BatchRequest, BatchSummary
 from airflow_provider_batchorch.core.retry_failed import (
@@ -48,7 +43,7 @@ def prepare_retry(s3, prefix_uri: str, *, retry_input_uri: str | None = None,
     """
     config = load_config(s3, prefix_uri)
     retry_input_uri = retry_input_uri or join_uri(prefix_uri, "retry/input.csv")
-    with _s3_text(s3, config.output_uri) as previous, _upload_on_close(s3, retry_input_uri) as retry_input:
+    with s3_text_reader(s3, config.output_uri) as previous, s3_text_writer(s3, retry_input_uri) as retry_input:
         selection = select_failed_rows(previous, retry_input, config.agent.output_fields,
                                        neutralized=config.neutralize_formulas)
     return RetryPlan(
@@ -80,9 +75,9 @@ def merge_retry(s3, plan: RetryPlan, retry_output_uri: str | None) -> RetryOutco
     if retry_output_uri is None:
         return _copy_unchanged(s3, plan)
     with (
-        _s3_text(s3, plan.previous_output_uri) as previous,
-        _s3_text(s3, retry_output_uri) as retried,
-        _upload_on_close(s3, plan.merged_output_uri) as merged,
+        s3_text_reader(s3, plan.previous_output_uri) as previous,
+        s3_text_reader(s3, retry_output_uri) as retried,
+        s3_text_writer(s3, plan.merged_output_uri) as merged,
     ):
         outcome = merge_retried_rows(previous, retried, plan.selection, merged)
     return outcome.model_copy(update={"output": plan.merged_output_uri})
@@ -111,23 +106,3 @@ def _copy_unchanged(s3, plan: RetryPlan) -> RetryOutcome:
 def _retried_name(output_uri: str) -> str:
     stem = output_uri[:-4] if output_uri.lower().endswith(".csv") else output_uri
     return f"{stem}_retried.csv"
-
-
-@contextlib.contextmanager
-def _s3_text(s3, uri: str) -> Iterator[TextIO]:
-    bucket, key = parse_s3_uri(uri)
-    body = s3.get_object(Bucket=bucket, Key=key)["Body"]
-    with contextlib.closing(body):
-        yield io.TextIOWrapper(body, encoding="utf-8-sig", newline="")
-
-
-@contextlib.contextmanager
-def _upload_on_close(s3, uri: str) -> Iterator[TextIO]:
-    """A text stream spooled to a temporary file and uploaded to ``uri`` when the block ends without error."""
-    bucket, key = parse_s3_uri(uri)
-    with tempfile.TemporaryFile() as spool:
-        text = io.TextIOWrapper(spool, encoding="utf-8", newline="")
-        yield text
-        text.detach()  # flushes; the spool stays open
-        spool.seek(0)
-        s3.upload_fileobj(spool, bucket, key, ExtraArgs={"ContentType": "text/csv"})

@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import csv
 import re
-from typing import TextIO
+from typing import Literal, TextIO
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from airflow_provider_batchorch.core.models import METADATA_COLUMNS, BatchRequest
+from airflow_provider_batchorch.core.models import METADATA_COLUMNS, BatchRequest, BatchSummary
 
 MAX_STAGES = 10
 _STAGE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,39}$")
@@ -154,3 +154,40 @@ def rename_header(source: TextIO, target: TextIO, renames: dict[str, str]) -> in
     for rows, row in enumerate(reader, start=1):
         writer.writerow(row)
     return rows
+
+
+class StageOutcome(BaseModel):
+    name: str
+    agent: str
+    status: str
+    rows_succeeded: int
+    rows_failed: int
+    output_csv_uri: str
+
+
+class PipelineSummary(BaseModel):
+    """The pipeline's result: the final output and how each stage went."""
+
+    status: Literal["SUCCEEDED", "COMPLETED_WITH_ERRORS"]
+    message: str
+    output_csv_uri: str
+    rows_processed: int
+    stages: list[StageOutcome]
+
+
+def summarize_pipeline(names: list[str], summaries: list[BatchSummary]) -> PipelineSummary:
+    """One summary from the stages' ``BatchSummary`` (in stage order; the last one wrote the final output)."""
+    stages = [
+        StageOutcome(name=name, agent=summary.agent, status=summary.status, rows_succeeded=summary.rows_succeeded,
+                     rows_failed=summary.rows_failed, output_csv_uri=summary.output_csv_uri)
+        for name, summary in zip(names, summaries)
+    ]
+    failing = [f"{stage.name}: {stage.rows_failed} rows failed" for stage in stages if stage.rows_failed]
+    return PipelineSummary(
+        status="COMPLETED_WITH_ERRORS" if failing else "SUCCEEDED",
+        message=f"{len(stages)} stages over {summaries[-1].rows_processed} rows"
+        + (f"; {', '.join(failing)}" if failing else ", every row succeeded in every stage"),
+        output_csv_uri=summaries[-1].output_csv_uri,
+        rows_processed=summaries[-1].rows_processed,
+        stages=stages,
+    )
