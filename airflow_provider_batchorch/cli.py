@@ -74,9 +74,23 @@ def _parser() -> argparse.ArgumentParser:
     request.add_argument("--max-concurrency", type=int, help="cap on concurrency (default 50)")
     request.add_argument("--registry", help="YAML/JSON agent registry file with more agents")
 
-    deploy = commands.add_parser("deploy", help="create or update the processor (state machine, queue, table)")
+    deploy = commands.add_parser("deploy", help="create or update the processor (state machine, queues, tables)")
     _aws_arguments(deploy)
-    deploy.add_argument("--role-arn", help="IAM role for the state machine (required on AWS)")
+    deploy.add_argument("--target", choices=["emulator", "aws"], default="emulator",
+                        help="emulator (default): create what is missing with API calls at --endpoint-url (moto, "
+                        "LocalStack); aws: the CloudFormation stack deploy/batchorch.yaml, workers and IAM included")
+    deploy.add_argument("--bucket", help="emulator: create this bucket too; aws: the data bucket (DataBucketName)")
+    deploy.add_argument("--role-arn", help="emulator: IAM role for the state machine")
+    deploy.add_argument("--stack-name", default="batchorch", help="aws: the stack (default batchorch)")
+    deploy.add_argument("--template", help="aws: the template (default: deploy/batchorch.yaml of the checkout)")
+    deploy.add_argument("--worker-image", help="aws: worker image with the package installed (WorkerImage)")
+    deploy.add_argument("--vpc-id", help="aws: VPC of the worker tasks (VpcId)")
+    deploy.add_argument("--subnet-ids", help="aws: comma-separated subnets of the worker tasks (SubnetIds)")
+    deploy.add_argument("--input-prefix", help="aws: key prefix the CSVs are read from (InputPrefix; default all)")
+    deploy.add_argument("--airflow-role-name", help="aws: attach the Airflow policy to this role (AirflowRoleName)")
+    deploy.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE",
+                        help="aws: any other template parameter, e.g. WorkerCount=4 (repeat)")
+    deploy.add_argument("--no-wait", action="store_true", help="aws: return once the stack operation started")
     return parser
 
 
@@ -210,11 +224,59 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
+    return _deploy_stack(args) if args.target == "aws" else _deploy_with_api_calls(args)
+
+
+def _deploy_with_api_calls(args: argparse.Namespace) -> int:
+    import requests
+
+    from airflow_provider_batchorch.aws.job_records import ensure_jobs_table
     from airflow_provider_batchorch.aws.processor import ProcessorNames, ensure_processor
 
-    sfn, sqs, ddb = _clients(args, "stepfunctions", "sqs", "dynamodb")
+    if args.endpoint_url:  # moto runs state machines only when asked to; other emulators answer 404
+        try:
+            requests.post(f"{args.endpoint_url.rstrip('/')}/moto-api/config",
+                          json={"stepfunctions": {"execute_state_machine": True}}, timeout=10).raise_for_status()
+        except requests.RequestException as exc:
+            logging.getLogger(__name__).warning("not a moto server, Step Functions interpreter left as is: %s", exc)
+    s3, sfn, sqs, ddb = _clients(args, "s3", "stepfunctions", "sqs", "dynamodb")
+    if args.bucket:
+        from botocore.exceptions import ClientError
+
+        try:
+            s3.create_bucket(Bucket=args.bucket, **({} if args.region == "us-east-1" else {
+                "CreateBucketConfiguration": {"LocationConstraint": args.region}}))
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                raise
     refs = ensure_processor(sfn, sqs, ddb, ProcessorNames(role_arn=args.role_arn))
-    print(refs.model_dump_json(indent=2))
+    print(json.dumps({**refs.model_dump(), "jobs_table": ensure_jobs_table(ddb), "bucket": args.bucket}, indent=2))
+    return 0
+
+
+def _deploy_stack(args: argparse.Namespace) -> int:
+    from airflow_provider_batchorch.aws.cloudformation import StackDeployError, deploy_stack, load_template
+
+    parameters = {"DataBucketName": args.bucket, "WorkerImage": args.worker_image, "VpcId": args.vpc_id,
+                  "SubnetIds": args.subnet_ids, "InputPrefix": args.input_prefix,
+                  "AirflowRoleName": args.airflow_role_name}
+    for item in args.parameter:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise BatchorchError(f"--parameter {item!r} is not KEY=VALUE.", hint="e.g. --parameter WorkerCount=4")
+        parameters[key.strip()] = value
+    missing = [key for key in ("DataBucketName", "WorkerImage", "VpcId", "SubnetIds") if not parameters.get(key)]
+    if missing:
+        raise BatchorchError(f"the stack needs {', '.join(missing)}.",
+                             hint="Give --bucket, --worker-image, --vpc-id and --subnet-ids (see deploy/README.md).")
+    (cfn,) = _clients(args, "cloudformation")
+    try:
+        result = deploy_stack(cfn, stack_name=args.stack_name, parameters=parameters,
+                              template=load_template(args.template), wait=not args.no_wait)
+    except StackDeployError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(result.model_dump_json(indent=2))
     return 0
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
-import socket
 import tempfile
 import threading
 import time
@@ -122,18 +121,13 @@ def recorded_jobs(dashboard_aws):
     return jobs
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def dashboard_url(dashboard_aws, recorded_jobs):
     """The dashboard app served by uvicorn on a free 127.0.0.1 port, mounted where Airflow mounts it."""
     import uvicorn
     from fastapi import FastAPI
 
+    from airflow_provider_batchorch.aws.embedded import free_port
     from airflow_provider_batchorch.aws.job_records import AwsJobSource
     from airflow_provider_batchorch.plugins.dashboard_app import create_dashboard_app
 
