@@ -109,8 +109,6 @@ _MAPPING = [
     re.compile(r"\buse\s+(?:the\s+)?" + _QUOTED_OR_WORD + r"\s+column\s+(?:for|as)\s+(?:the\s+)?(?:input\s+)?"
                + _QUOTED_OR_WORD, re.I),
 ]
-_SETTING_WORDS = {"concurrency", "parallelism", "timeout", "chunk_rows", "chunks", "encoding", "fields", "output",
-                  "workers", "agent", "csv", "file", "schedule"}
 _FIELD_LIST = re.compile(
     r"\b(?:output\s+)?(?:fields?|columns?)\s*(?::|=)\s*([\w ,/-]+?)(?=[.;\n]|$|\s+(?:using|with|from|in|at|and\s+then)\b)",
     re.I,
@@ -173,7 +171,7 @@ def draft_from_text(text: str, registry: AgentRegistry, policy: RequestPolicy) -
     draft.encoding = _read_encoding(source)
     draft.schedule = _read_schedule(source)
     draft.incremental = _consume(source, _INCREMENTAL)
-    pairs = _read_mapping_pairs(source)
+    pairs = _read_mapping_pairs(source, {normalize_name(f.name) for spec in registry for f in spec.input_fields})
     listed_fields = _read_field_list(source)
     all_fields = bool(_ALL_FIELDS.search(source.remaining()))
     goal = source.remaining() + " " + " ".join(_file_words(uri) for uri in [draft.csv_uri or ""])
@@ -302,12 +300,14 @@ def _unquote(value: str) -> str:
     return value.strip().strip("\"'`").strip()
 
 
-def _read_mapping_pairs(source: _Text) -> list[tuple[str, str]]:
+def _read_mapping_pairs(source: _Text, input_names: set[str]) -> list[tuple[str, str]]:
+    """``field=Column`` pairs (only for a known input field: ``max_concurrency=1000`` is no mapping) and the
+    spelled-out forms ("map X to Y", "use column X for Y"), which are kept and checked against the agent."""
     pairs: list[tuple[str, str]] = []
     for pattern in _MAPPING:
         for match in pattern.finditer(source.remaining()):
             left, right = _unquote(match.group(1)), _unquote(match.group(2))
-            if normalize_name(left) in {normalize_name(w) for w in _SETTING_WORDS}:
+            if pattern is _MAPPING[0] and normalize_name(left) not in input_names:
                 continue
             pairs.append((left, right))
             source.consume(match.start(), match.end())
@@ -427,12 +427,17 @@ def _read_agent(
     if len(named) > 1:
         draft.agent_candidates = list(named)
         return None, []
-    ranked = sorted(((goal_fit(spec, goal), spec) for spec in agents), key=lambda pair: -pair[0])
+    # Ranked over every structured-output agent, so a goal that fits a disallowed agent is refused as such
+    # rather than handed to the best of the allowed ones.
+    ranked = sorted(((goal_fit(spec, goal), spec) for spec in registry.compatible()), key=lambda pair: -pair[0])
     if not ranked or ranked[0][0] < MIN_GOAL_SCORE:
         return None, []
     best_score, best = ranked[0]
     close = [spec for score, spec in ranked if score > 0 and best_score - score < MIN_GOAL_MARGIN]
     if len(close) > 1:
         draft.agent_candidates = [spec.name for spec in close]
+        return None, []
+    if best not in agents:
+        draft.agent = best.name
         return None, []
     return best, []

@@ -152,6 +152,9 @@ def finalize_draft(draft: RequestDraft, registry: AgentRegistry, policy: Request
     if len(draft.csv_candidates) > 1:
         listed = ", ".join(draft.csv_candidates)
         return ask("several_csvs", f"You named several CSVs ({listed}): which one should I process?")
+    refused = _refuse_buckets(draft, policy)  # first: nothing else in the request matters then
+    if refused:
+        return refused
     agents = policy.usable_agents(registry)
     agent = _resolve_agent(draft, registry, agents)
     if isinstance(agent, ParsedRequest):
@@ -159,11 +162,6 @@ def finalize_draft(draft: RequestDraft, registry: AgentRegistry, policy: Request
     csv_uri = _resolve_csv(draft, policy, agent)
     if isinstance(csv_uri, ParsedRequest):
         return csv_uri
-    if draft.output_uri and not draft.output_uri.startswith("s3://"):
-        return ask("invalid_request", f"Where should the output go? Give an s3:// URI, not {draft.output_uri!r}.")
-    if draft.output_uri and not policy.bucket_allowed(split_s3_uri(draft.output_uri)[0]):
-        return ask("bucket_not_allowed", f"I can't write to s3://{split_s3_uri(draft.output_uri)[0]}: chat "
-                   f"requests may only use {policy.allowed_bucket_list()}.")
     try:
         output_fields = select_output_fields(agent, draft.output_fields) if draft.output_fields else []
     except BatchorchError as error:
@@ -242,10 +240,17 @@ def _resolve_csv(draft: RequestDraft, policy: RequestPolicy, agent: AgentSpec) -
     bucket, key = split_s3_uri(uri)
     if not bucket or not key:
         return ask("csv_location", f"{doing}{uri} names no file: give s3://bucket/path/file.csv.")
-    if not policy.bucket_allowed(bucket):
-        return ask("bucket_not_allowed", f"I can't read s3://{bucket}: chat requests may only use "
-                   f"{policy.allowed_bucket_list()}.")
     return uri
+
+
+def _refuse_buckets(draft: RequestDraft, policy: RequestPolicy) -> ParsedRequest | None:
+    if draft.output_uri and not draft.output_uri.startswith("s3://"):
+        return ask("invalid_request", f"Where should the output go? Give an s3:// URI, not {draft.output_uri!r}.")
+    for uri, verb in ((draft.csv_uri, "read"), (draft.output_uri, "write to")):
+        if uri and uri.startswith("s3://") and not policy.bucket_allowed(split_s3_uri(uri)[0]):
+            return ask("bucket_not_allowed", f"I can't {verb} s3://{split_s3_uri(uri)[0]}: chat requests may only "
+                       f"use {policy.allowed_bucket_list()}.")
+    return None
 
 
 def _resolve_input_mapping(mapping: dict[str, str], agent: AgentSpec) -> dict[str, str] | ParsedRequest:

@@ -1,0 +1,160 @@
+"""The ``chat_command`` DAG: a chat request in plain words -> a validated batch -> approval when it is big ->
+the batch pipeline -> results in the Slack thread.
+
+    agent_request -> analyze_csv -> validate_agent -> approve_batch -> configure_batch -> execute_batch
+        -> monitor_batch + report_progress -> get_results -> merge_retry -> post_results
+
+The Slack plugin (``plugins/slack.py``) triggers it with ``{"text", "user_id", "user_name", "channel_id",
+"response_url"}``; it can be triggered from the UI or the REST API with just ``{"text": "..."}`` too.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import timedelta
+from typing import Any
+
+from airflow.sdk import DAG, Param, chain
+
+from airflow_provider_batchorch.aws.processor import ProcessorNames
+from airflow_provider_batchorch.core.cost_estimate import ApprovalThresholds
+from airflow_provider_batchorch.core.request_policy import RequestPolicy
+from airflow_provider_batchorch.dag_factory import _xcom, add_batch_pipeline_tasks
+from airflow_provider_batchorch.notifications.slack import DEFAULT_SLACK_CONN_ID, notify_chat_run_failed
+from airflow_provider_batchorch.operators.agent_request import AgentRequestOperator
+from airflow_provider_batchorch.operators.batch_approval import BatchApprovalOperator
+from airflow_provider_batchorch.operators.chat_replies import SlackBatchProgressOperator, SlackBatchSummaryOperator
+from airflow_provider_batchorch.operators.merge_retry import MergeRetriedRowsOperator
+
+DAG_ID = "chat_command"
+
+DOC_MD = """
+# chat_command
+
+A request in plain words, e.g. *enrich s3://my-data/companies.csv with industry and employee count, 25 parallel
+workers*, becomes a validated `batch_orchestrator` run: `agent_request` turns it into the run conf (or asks a
+clarifying question in Slack and ends the run), `approve_batch` estimates the cost and waits for a human's
+approval when the batch is over the row or cost threshold, then the batch pipeline runs and `post_results`
+posts the summary in the Slack thread.
+
+Conf: `text` (the request), and from the Slack plugin `user_id`, `user_name`, `channel_id`, `response_url`;
+`retry_of` (an earlier batch's `s3://.../batchorch/runs/<batch>/`) runs that batch's failed rows again.
+
+What a request may use is configuration, not conversation: `BATCHORCH_CHAT_ALLOWED_BUCKETS`,
+`BATCHORCH_CHAT_MAX_CONCURRENCY`, `BATCHORCH_CHAT_ALLOWED_AGENTS`, ...; approval thresholds:
+`BATCHORCH_APPROVAL_MAX_ROWS`, `BATCHORCH_APPROVAL_MAX_COST_USD`.
+"""
+
+
+def chat_params() -> dict[str, Param]:
+    def optional(title: str, description: str) -> Param:
+        return Param(None, type=["null", "string"], title=title, description=description)
+
+    return {
+        "text": Param(type="string", minLength=1, title="Request",
+                      description="What to run, in plain words: the CSV (s3://...), the goal or agent, settings.",
+                      examples=["enrich s3://batchorch-local/examples/companies.csv with industry and employee "
+                                "count, 10 parallel workers"]),
+        "user_id": optional("Slack user", "Who asked (Slack user id)."),
+        "user_name": optional("Slack user name", "Who asked (Slack user name)."),
+        "channel_id": optional("Slack channel", "Where to reply (Slack channel id)."),
+        "response_url": optional("Slack response URL", "The slash command's reply URL."),
+        "retry_of": optional("Retry failed rows of", "s3://.../batchorch/runs/<batch>/ of a finished batch."),
+    }
+
+
+def build_chat_command_dag(
+    dag_id: str = DAG_ID,
+    *,
+    aws_conn_id: str | None = "aws_default",
+    slack_conn_id: str | None = DEFAULT_SLACK_CONN_ID,
+    llm_conn_id: str | None = None,
+    policy: RequestPolicy | dict[str, Any] | None = None,
+    thresholds: ApprovalThresholds | dict[str, Any] | None = None,
+    registry_table: str | None = None,
+    processor_names: ProcessorNames | dict[str, Any] | None = None,
+    poll_interval: float = 5.0,
+    progress_interval: float = 30.0,
+    deferrable: bool = True,
+    approval_timeout: timedelta = timedelta(hours=24),
+    **dag_kwargs: Any,
+) -> DAG:
+    """Build the chat DAG.
+
+    :param slack_conn_id: Slack API connection (bot token in ``password``); missing: no Slack replies.
+    :param llm_conn_id: A ``pydanticai`` connection to read requests with an LLM; ``None``: the offline parser.
+    :param policy: What requests may use (``RequestPolicy``); ``None``: ``BATCHORCH_CHAT_*`` when the DAG is parsed.
+    :param thresholds: Approval thresholds; ``None``: ``BATCHORCH_APPROVAL_*`` when the DAG is parsed.
+    :param progress_interval: Seconds between progress updates in the thread.
+    :param approval_timeout: How long a batch waits for approval before it is rejected.
+    The other parameters are ``add_batch_pipeline_tasks``'.
+    """
+    policy = policy if isinstance(policy, RequestPolicy) else RequestPolicy.from_env(**(policy or {}))
+    thresholds = ApprovalThresholds.model_validate(thresholds or ApprovalThresholds.from_env())
+    names = ProcessorNames.model_validate(processor_names or {})
+    dag_kwargs.setdefault("schedule", None)
+    dag_kwargs.setdefault("tags", ["batchorch", "chat"])
+    default_args = {"on_failure_callback": functools.partial(notify_chat_run_failed, slack_conn_id=slack_conn_id),
+                    **dag_kwargs.pop("default_args", {})}
+    aws = {"aws_conn_id": aws_conn_id}
+    reply_to = {"slack_conn_id": slack_conn_id, "channel": "{{ params.channel_id }}",
+                "response_url": "{{ params.response_url }}"}
+    in_thread = {**reply_to, "thread_ts": _xcom("agent_request", "thread_ts")}
+
+    with DAG(
+        dag_id=dag_id,
+        description="A chat request in plain words -> approval when big -> the batch -> results in Slack.",
+        doc_md=DOC_MD,
+        params=chat_params(),
+        render_template_as_native_obj=True,
+        default_args=default_args,
+        **dag_kwargs,
+    ) as dag:
+        request = AgentRequestOperator(
+            task_id="agent_request",
+            text="{{ params.text }}",
+            retry_of="{{ params.retry_of }}",
+            policy=policy.model_dump(mode="json"),
+            registry_table=registry_table,
+            llm_conn_id=llm_conn_id,
+            **reply_to,
+            **aws,
+        )
+        pipeline = add_batch_pipeline_tasks(
+            request=_xcom(request.task_id, "request"),
+            aws_conn_id=aws_conn_id,
+            registry_table=registry_table,
+            processor_names=names,
+            poll_interval=poll_interval,
+            deferrable=deferrable,
+        )
+        analyze_id, configure_id = pipeline.analyze.task_id, pipeline.configure.task_id
+        approve = BatchApprovalOperator(
+            task_id="approve_batch",
+            profile=_xcom(analyze_id, "profile"),
+            agent=_xcom(pipeline.validate.task_id, "agent"),
+            request=_xcom(analyze_id, "request"),
+            thresholds=thresholds.model_dump(mode="json"),
+            response_timeout=approval_timeout,
+            **in_thread,
+        )
+        progress = SlackBatchProgressOperator(
+            task_id="report_progress",
+            execution_arn=_xcom(pipeline.execute.task_id),
+            config=_xcom(configure_id, "config"),
+            progress_table=names.progress_table,
+            interval=progress_interval,
+            **in_thread,
+            **aws,
+        )
+        merge = MergeRetriedRowsOperator(
+            task_id="merge_retry", retry_plan=_xcom(request.task_id, "retry_plan"), summary=_xcom(pipeline.results.task_id),
+            **aws,
+        )
+        post_results = SlackBatchSummaryOperator(
+            task_id="post_results", summary=_xcom(pipeline.results.task_id), retry_outcome=_xcom(merge.task_id), **in_thread,
+            **aws,
+        )
+        chain(request, pipeline.analyze, pipeline.validate, approve, pipeline.configure, pipeline.execute,
+              [pipeline.monitor, progress], pipeline.results, merge, post_results)
+    return dag

@@ -1,0 +1,1 @@
+"""Messages about batches to people: Slack threads and slash-command replies."""

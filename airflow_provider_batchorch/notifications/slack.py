@@ -1,0 +1,133 @@
+"""Messages to the Slack thread of one chat request, with ``slack_sdk`` (through the Slack provider's
+``SlackHook`` when called from Airflow): the first message starts the thread, later ones reply in it; the
+progress message is edited in place; a slash command's ``response_url`` gets direct answers.
+
+Sending never fails a batch: a Slack error is logged, and a message the bot cannot post to the channel (not
+invited, say) goes to the command's ``response_url`` instead when there is one.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.webhook import WebhookClient
+
+from airflow_provider_batchorch.core.chat_replies import progress_message
+from airflow_provider_batchorch.core.models import Progress
+
+log = logging.getLogger(__name__)
+
+DOWNLOAD_LINK_SECONDS = 24 * 3600
+DEFAULT_SLACK_CONN_ID = "slack_api_default"
+
+
+@dataclass
+class SlackThread:
+    """Where the replies to one request go.
+
+    :param client: A ``WebClient`` (``SlackHook(...).client``); ``None`` posts nothing to the channel.
+    :param channel: The channel the request came from.
+    :param thread_ts: The thread to reply in; ``None`` until the first message starts one.
+    :param response_url: The slash command's reply URL (answers there are visible to the user who asked).
+    """
+
+    client: WebClient | None
+    channel: str | None
+    thread_ts: str | None = None
+    response_url: str | None = None
+    progress_ts: str | None = None
+    last_progress_at: float = field(default=0.0)
+
+    def post(self, text: str) -> str | None:
+        """Post ``text`` in the thread (the first message starts it). Returns the message's ``ts``."""
+        if self.client is not None and self.channel:
+            try:
+                response = self.client.chat_postMessage(channel=self.channel, text=text, thread_ts=self.thread_ts,
+                                                        unfurl_links=False, unfurl_media=False)
+                self.thread_ts = self.thread_ts or response["ts"]
+                return response["ts"]
+            except (SlackApiError, SlackClientError) as error:
+                log.warning("Slack chat.postMessage to %s failed: %s", self.channel, error)
+        if self.response_url:
+            self.reply_to_command(text, visible_to_channel=True)
+        return None
+
+    def update(self, ts: str, text: str) -> bool:
+        if self.client is None or not self.channel:
+            return False
+        try:
+            self.client.chat_update(channel=self.channel, ts=ts, text=text)
+            return True
+        except (SlackApiError, SlackClientError) as error:
+            log.warning("Slack chat.update of %s failed: %s", ts, error)
+            return False
+
+    def reply_to_command(self, text: str, *, visible_to_channel: bool = False) -> bool:
+        """Answer through the slash command's ``response_url``: only the requester sees it, unless
+        ``visible_to_channel``."""
+        if not self.response_url:
+            return False
+        try:
+            response = WebhookClient(self.response_url, timeout=10).send(
+                text=text, response_type="in_channel" if visible_to_channel else "ephemeral"
+            )
+        except (OSError, SlackClientError) as error:
+            log.warning("Slack response_url reply failed: %s", error)
+            return False
+        if response.status_code != 200:
+            log.warning("Slack response_url answered %s: %s", response.status_code, response.body)
+        return response.status_code == 200
+
+    def report_progress(self, progress: Progress, *, min_interval: float = 0.0) -> bool:
+        """Show ``progress`` in the thread: one message, edited as the batch advances. Returns whether it
+        posted (an update sooner than ``min_interval`` seconds after the last one is dropped)."""
+        now = time.monotonic()
+        if self.progress_ts is not None and now - self.last_progress_at < min_interval:
+            return False
+        text = progress_message(progress)
+        if self.progress_ts is None or not self.update(self.progress_ts, text):
+            self.progress_ts = self.post(text)
+        self.last_progress_at = now
+        return True
+
+
+def slack_client(slack_conn_id: str | None) -> WebClient | None:
+    """The ``WebClient`` of an Airflow Slack connection (token in ``password``, ``base_url`` in the extra);
+    ``None`` when there is no such connection, so chat replies are skipped rather than failing the run."""
+    if not slack_conn_id:
+        return None
+    from airflow.providers.slack.hooks.slack import SlackHook
+
+    try:
+        return SlackHook(slack_conn_id=slack_conn_id).client
+    except Exception as error:  # an unknown connection raises a plain AirflowNotFoundException
+        log.warning("No Slack client from connection %r (%s): chat replies are skipped", slack_conn_id, error)
+        return None
+
+
+def presigned_url(s3, uri: str, expires_seconds: int = DOWNLOAD_LINK_SECONDS) -> str | None:
+    """A download link for ``s3://bucket/key`` valid for ``expires_seconds``, or ``None`` if one cannot be made."""
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    try:
+        return s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key},
+                                         ExpiresIn=expires_seconds)
+    except Exception as error:  # no credentials to sign with
+        log.warning("Cannot presign %s: %s", uri, error)
+        return None
+
+
+def notify_chat_run_failed(context, *, slack_conn_id: str | None = DEFAULT_SLACK_CONN_ID,
+                           request_task_id: str = "agent_request") -> None:
+    """A task's ``on_failure_callback`` in a chat run: say in the run's thread which step failed and why."""
+    from airflow_provider_batchorch.core.chat_replies import run_failed_message
+
+    params = context.get("params") or {}
+    ti = context["ti"]
+    plan = ti.xcom_pull(task_ids=request_task_id) if ti.task_id != request_task_id else None
+    thread = SlackThread(slack_client(slack_conn_id), params.get("channel_id") or None,
+                         thread_ts=(plan or {}).get("thread_ts"), response_url=params.get("response_url") or None)
+    thread.post(run_failed_message(context["run_id"], ti.task_id, str(context.get("exception") or "")))

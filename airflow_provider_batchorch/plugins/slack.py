@@ -1,0 +1,150 @@
+"""Slack slash commands as an Airflow plugin: ``POST /batchorch/slack/commands`` on the API server.
+
+    /enrich s3://my-data/companies.csv with industry and employee count, 25 parallel workers
+    /enrich status slack-0612-143055-a1b2      /enrich failures      /enrich retry-failed slack-...
+
+Airflow does not authenticate a plugin's app, so every request must carry a valid Slack signature (HMAC of the
+raw body with the app's signing secret, at most five minutes old): unsigned, forged or stale requests get 401.
+The answer to Slack comes at once (Slack gives up after three seconds); the work (triggering a ``chat_command``
+run through the REST API with a service credential, or looking up a run) happens in the background and replies
+through the command's ``response_url``.
+
+Configuration (environment of the API server):
+
+- ``SLACK_SIGNING_SECRET``, or the ``password`` of the Airflow connection named by
+  ``BATCHORCH_SLACK_SIGNING_CONN_ID`` (default ``slack_signing_secret``);
+- ``BATCHORCH_SLACK_ALLOWED_TEAMS``: Slack workspace ids allowed to use the command (comma separated; empty: any);
+- ``BATCHORCH_CHAT_DAG_ID`` (default ``chat_command``), ``BATCHORCH_CHAT_AWS_CONN_ID`` (default ``aws_default``,
+  to read the stored summaries);
+- the REST API: see ``plugins.airflow_api`` (``BATCHORCH_AIRFLOW_API_URL``, a service user).
+
+Register it with the ``airflow.plugins`` entry point (``batchorch_slack =
+"airflow_provider_batchorch.plugins.slack:BatchorchSlackPlugin"``) or a file in the plugins folder.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable
+from urllib.parse import parse_qsl
+
+from fastapi import BackgroundTasks, FastAPI, Request
+from fastapi.responses import JSONResponse
+from slack_sdk.signature import SignatureVerifier
+
+from airflow.plugins_manager import AirflowPlugin
+from airflow_provider_batchorch.core.chat_commands import HELP_TEXT, parse_chat_command
+from airflow_provider_batchorch.plugins.airflow_api import AirflowApi, AirflowApiSettings
+from airflow_provider_batchorch.plugins.chat_follow_ups import ChatFollowUps, SlashCommand, new_run_id
+
+log = logging.getLogger(__name__)
+
+URL_PREFIX = "/batchorch"
+COMMANDS_PATH = "/slack/commands"
+
+
+@dataclass(frozen=True)
+class SlackCommandSettings:
+    signing_secret: str | None
+    dag_id: str = "chat_command"
+    allowed_team_ids: frozenset[str] = field(default_factory=frozenset)
+    aws_conn_id: str = "aws_default"
+
+    @classmethod
+    def from_env(cls) -> "SlackCommandSettings":
+        teams = os.environ.get("BATCHORCH_SLACK_ALLOWED_TEAMS", "")
+        return cls(
+            signing_secret=os.environ.get("SLACK_SIGNING_SECRET") or _secret_from_connection(
+                os.environ.get("BATCHORCH_SLACK_SIGNING_CONN_ID", "slack_signing_secret")),
+            dag_id=os.environ.get("BATCHORCH_CHAT_DAG_ID", "chat_command"),
+            allowed_team_ids=frozenset(t.strip() for t in teams.split(",") if t.strip()),
+            aws_conn_id=os.environ.get("BATCHORCH_CHAT_AWS_CONN_ID", "aws_default"),
+        )
+
+
+def _secret_from_connection(conn_id: str) -> str | None:
+    try:
+        from airflow.models.connection import Connection
+
+        return Connection.get_connection_from_secrets(conn_id).password or None
+    except Exception:  # no such connection: the endpoint answers 503 until a secret is configured
+        return None
+
+
+def _aws_s3(aws_conn_id: str) -> Callable[[], Any]:
+    def s3():
+        from airflow_provider_batchorch.hooks.batchorch import BatchorchHook
+
+        return BatchorchHook(aws_conn_id=aws_conn_id).s3
+
+    return s3
+
+
+def _ephemeral(text: str) -> dict[str, str]:
+    return {"response_type": "ephemeral", "text": text}
+
+
+def create_slack_app(
+    *,
+    settings: Callable[[], SlackCommandSettings] = SlackCommandSettings.from_env,
+    follow_ups: Callable[[SlackCommandSettings], ChatFollowUps] | None = None,
+) -> FastAPI:
+    """The FastAPI app. Settings are read per request, so a changed secret needs no restart.
+
+    :param follow_ups: Builds the ``ChatFollowUps`` (REST client, S3); default from the environment, once.
+    """
+    app = FastAPI(title="batchorch Slack commands", docs_url=None, redoc_url=None, openapi_url=None)
+    built: dict[str, ChatFollowUps] = {}
+
+    def chat_for(current: SlackCommandSettings) -> ChatFollowUps:
+        if current.dag_id not in built:
+            built[current.dag_id] = follow_ups(current) if follow_ups else ChatFollowUps(
+                AirflowApi(AirflowApiSettings.from_env()), _aws_s3(current.aws_conn_id), current.dag_id)
+        return built[current.dag_id]
+
+    @app.post(COMMANDS_PATH)
+    async def slash_command(request: Request, background: BackgroundTasks) -> Any:
+        body = await request.body()
+        current = settings()
+        if not current.signing_secret:
+            log.error("Slack command refused: no signing secret configured")
+            return JSONResponse({"detail": "Slack signing secret not configured"}, status_code=503)
+        if not _signed(current.signing_secret, body, request.headers):
+            return JSONResponse({"detail": "invalid or missing Slack signature"}, status_code=401)
+        command = SlashCommand.from_form(dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True)))
+        if current.allowed_team_ids and command.team_id not in current.allowed_team_ids:
+            return JSONResponse(_ephemeral("This Slack workspace may not use this command."), status_code=403)
+        chat = parse_chat_command(command.text)
+        if chat.kind == "help":
+            return _ephemeral(HELP_TEXT)
+        follow_up = chat_for(current)
+        if chat.kind == "request":
+            run_id = new_run_id()
+            background.add_task(follow_up.start_run, command, run_id)
+            return _ephemeral(f"On it: run `{run_id}`. I'll reply in this channel; `status {run_id}` shows where "
+                              "it is.")
+        background.add_task(follow_up.answer, chat, command)
+        return _ephemeral(f"Looking up {chat.run_id or 'your latest run'}...")
+
+    return app
+
+
+def _signed(secret: str, body: bytes, headers: Any) -> bool:
+    try:
+        return SignatureVerifier(secret).is_valid(
+            body, headers.get("x-slack-request-timestamp"), headers.get("x-slack-signature")
+        )
+    except (ValueError, TypeError):  # a timestamp that is not a number
+        return False
+
+
+app = create_slack_app()
+
+
+class BatchorchSlackPlugin(AirflowPlugin):
+    """Serves ``app`` under ``/batchorch`` on the Airflow API server."""
+
+    name = "batchorch_slack"
+    fastapi_apps = [{"app": app, "url_prefix": URL_PREFIX, "name": "batchorch Slack commands"}]
