@@ -209,12 +209,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from airflow_provider_batchorch.aws.worker import run_worker
+    from airflow_provider_batchorch.aws.worker import run_worker, worker_clients
 
-    s3, sqs, sfn, ddb = _clients(args, "s3", "sqs", "stepfunctions", "dynamodb")
-    queue_url = sqs.get_queue_url(QueueName=args.queue)["QueueUrl"]
+    clients = worker_clients(endpoint_url=args.endpoint_url, region=args.region)  # with retries for throttling/5xx
+    queue_url = clients["sqs"].get_queue_url(QueueName=args.queue)["QueueUrl"]
     logging.getLogger(__name__).info("worker polling %s", queue_url)
-    done = run_worker(s3=s3, sqs=sqs, sfn=sfn, ddb=ddb, queue_url=queue_url, progress_table=args.progress_table,
+    done = run_worker(**clients, queue_url=queue_url, progress_table=args.progress_table,
                       max_chunks=args.max_chunks, idle_exit_seconds=args.idle_exit_seconds)
     logging.getLogger(__name__).info("worker stopped after %d chunks", done)
     # Every chunk in hand was answered; what may still run is an agent thread past its row timeout, which

@@ -6,7 +6,9 @@ it stops on exit.
 
 from __future__ import annotations
 
+import argparse
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -17,12 +19,18 @@ from pathlib import Path
 
 import boto3
 import requests
+from botocore.config import Config
 
 from airflow_provider_batchorch.aws.processor import ProcessorNames, ProcessorRefs, ensure_processor
 
 REGION = "us-east-1"
 BUCKET = "batchorch-local"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION}
+# Every client of the embedded default retries throttling and 5xx (botocore's standard mode) like the workers do.
+RETRIES = {"mode": "standard", "max_attempts": 10}
+# Chunks one local worker takes at once. Rows in flight are chunk_concurrency x row_concurrency; with the
+# default two workers this lets a batch reach concurrency 500 at 100 rows a chunk (250 chunks in flight).
+WORKER_MAX_CHUNKS = 128
 
 
 def free_port() -> int:
@@ -45,13 +53,14 @@ class EmbeddedAws:
     def endpoint_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def client(self, service: str):
+    def client(self, service: str, *, endpoint_url: str | None = None):
         return boto3.client(
             service,
-            endpoint_url=self.endpoint_url,
+            endpoint_url=endpoint_url or self.endpoint_url,
             region_name=REGION,
             aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            config=Config(retries=RETRIES),
         )
 
     def __enter__(self) -> "EmbeddedAws":
@@ -67,7 +76,7 @@ class EmbeddedAws:
         env = {**os.environ, **CREDENTIALS, "MOTO_PORT": str(self.port)}
         log = open(self.log_dir / "moto.log", "ab")
         self._server = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            [sys.executable, "-m", "airflow_provider_batchorch.aws.embedded", "--port", str(self.port)],
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,
@@ -99,26 +108,31 @@ class EmbeddedAws:
             "conn_type": "aws",
             "login": CREDENTIALS["AWS_ACCESS_KEY_ID"],
             "password": CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            "extra": {"endpoint_url": self.endpoint_url, "region_name": REGION},
+            "extra": {"endpoint_url": self.endpoint_url, "region_name": REGION, "config_kwargs": {"retries": RETRIES}},
         }
         return {**CREDENTIALS, "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(connection), "BATCHORCH_AWS_ENDPOINT_URL": self.endpoint_url}
 
-    def worker_command(self, max_chunks: int = 8) -> list[str]:
+    def worker_command(self, max_chunks: int = WORKER_MAX_CHUNKS, *, endpoint_url: str | None = None) -> list[str]:
         return [
             sys.executable, "-m", "airflow_provider_batchorch.cli", "worker",
-            "--endpoint-url", self.endpoint_url, "--region", REGION, "--max-chunks", str(max_chunks),
+            "--endpoint-url", endpoint_url or self.endpoint_url, "--region", REGION, "--max-chunks", str(max_chunks),
             "--queue", self.names.queue, "--progress-table", self.names.progress_table,
         ]
 
-    def start_workers(self, count: int = 2, *, max_chunks: int = 8) -> list[subprocess.Popen]:
-        env = {**os.environ, **CREDENTIALS, "PYTHONPATH": os.pathsep.join(filter(None, [os.getcwd(), os.environ.get("PYTHONPATH")]))}
+    def start_workers(self, count: int = 2, *, max_chunks: int = WORKER_MAX_CHUNKS, endpoint_url: str | None = None,
+                      env: dict[str, str] | None = None) -> list[subprocess.Popen]:
+        """Start ``count`` local workers; ``endpoint_url`` (e.g. a fault-injecting proxy) instead of moto's."""
+        env = {**os.environ, **CREDENTIALS, **(env or {}),
+               "PYTHONPATH": os.pathsep.join(filter(None, [os.getcwd(), os.environ.get("PYTHONPATH")]))}
+        started = []
         for _ in range(count):
             index = len(self._workers)
             log = open(self.log_dir / f"worker-{index}.log", "ab")
-            self._workers.append(
-                subprocess.Popen(self.worker_command(max_chunks), stdout=log, stderr=subprocess.STDOUT, env=env)
-            )
-        return self._workers
+            process = subprocess.Popen(self.worker_command(max_chunks, endpoint_url=endpoint_url), stdout=log,
+                                       stderr=subprocess.STDOUT, env=env)
+            self._workers.append(process)
+            started.append(process)
+        return started
 
     @property
     def workers(self) -> list[subprocess.Popen]:
@@ -138,3 +152,73 @@ class EmbeddedAws:
                 process.wait()
         self._workers.clear()
         self._server = None
+
+
+def serve(host: str, port: int) -> None:
+    """moto's server, tuned for throughput: the emulator, not the workers, bounds the embedded default.
+
+    Profiled with py-spy (``--gil``) on 200 chunks of an instant agent, stock ``moto.server`` spends its CPU on
+    work that does not grow our throughput: a new boto3 client for every ``sqs:sendMessage`` the Step Functions
+    interpreter makes (one per chunk), a new JSONPath parser (yacc tables) for every path it evaluates, all the
+    queue's attributes (a scan of every message) recomputed for every message received, a listing of moto's
+    package directory on every request, a log line per request, and a new TCP connection and thread per request
+    (werkzeug always answers ``Connection: close``). ``_tune_moto`` removes the first ones; the app is served by
+    uvicorn through a WSGI thread pool, which keeps connections alive. Each patch is skipped when a moto
+    release no longer has what it replaces: the emulator then runs as shipped, only slower.
+    """
+    import uvicorn
+    from a2wsgi import WSGIMiddleware
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    _tune_moto()
+    os.environ.setdefault("MOTO_PORT", str(port))
+    app = DomainDispatcherApplication(create_backend_app)
+    # Long polls (WaitTimeSeconds) and the interpreter's own calls back into the server each hold a thread.
+    uvicorn.run(WSGIMiddleware(app, workers=256), host=host, port=port, log_level="warning", access_log=False,
+                lifespan="off")
+
+
+def _tune_moto() -> None:
+    import functools
+    import threading
+
+    from moto import backends
+    from moto.sqs.models import SQSBackend
+    from moto.core.utils import unix_time
+
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules
+
+    def retained(self, queue_name: str, message) -> bool:  # the queue's one attribute, not all of them
+        period = self.get_queue(queue_name).message_retention_period
+        return int(period) + message.sent_timestamp / 1000 > unix_time()
+
+    if hasattr(SQSBackend, "is_message_valid_based_on_retention_period"):
+        SQSBackend.is_message_valid_based_on_retention_period = retained
+
+    try:
+        from moto.stepfunctions.parser.asl.utils import boto_client, json_path
+    except ImportError:
+        return
+    # Rebound before the interpreter's service modules import them by name (they load on first use).
+    if hasattr(json_path, "parse"):
+        json_path.parse = functools.lru_cache(maxsize=4096)(json_path.parse)  # parsed paths are immutable
+    make_client = getattr(boto_client, "boto_client_for", None)
+    if make_client is not None:
+        lock = threading.Lock()
+
+        @functools.cache
+        def cached_client(region: str, service: str):
+            with lock:  # creating clients is not thread-safe; using them is
+                return make_client(region=region, service=service)
+
+        boto_client.boto_client_for = lambda region, service, state_credentials=None: cached_client(region, service)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="the embedded moto server (see serve)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    serve(args.host, args.port)

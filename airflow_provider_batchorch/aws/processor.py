@@ -8,7 +8,7 @@ import json
 import re
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from airflow_provider_batchorch.aws.s3_uri import join_uri, parse_s3_uri
 from airflow_provider_batchorch.aws.state_machine import definition_text
@@ -17,6 +17,8 @@ from airflow_provider_batchorch.core.models import BatchConfig
 # moto accepts any role; on AWS the CloudFormation template creates the real one and its ARN is passed in.
 EMULATOR_ROLE_ARN = "arn:aws:iam::123456789012:role/batchorch-processor"
 # A chunk must be answered within this many seconds of being received, or SQS hands it to another worker.
+# Workers extend it while they work on a chunk, so it bounds how long a chunk of a dead worker waits, not how
+# long a chunk may take. The queue's attribute is the source of truth: workers read it from the queue.
 CHUNK_VISIBILITY_SECONDS = 300
 
 
@@ -26,6 +28,8 @@ class ProcessorNames(BaseModel):
     dead_letter_queue: str = "batchorch-chunks-dlq"
     progress_table: str = "batchorch-progress"
     role_arn: str | None = None
+    chunk_visibility_seconds: int = Field(CHUNK_VISIBILITY_SECONDS, ge=3, le=43200,
+                                          description="SQS visibility timeout of the chunk queue")
 
 
 class ProcessorRefs(BaseModel):
@@ -47,7 +51,7 @@ def _ensure_queue(sqs, names: ProcessorNames) -> str:
     dlq_url = sqs.create_queue(QueueName=names.dead_letter_queue)["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     attributes = {
-        "VisibilityTimeout": str(CHUNK_VISIBILITY_SECONDS),
+        "VisibilityTimeout": str(names.chunk_visibility_seconds),
         "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"}),
     }
     try:

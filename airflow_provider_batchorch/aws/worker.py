@@ -17,7 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
 from airflow_provider_batchorch.aws.batch_store import (
     chunk_error_uri,
@@ -43,6 +44,18 @@ log = logging.getLogger(__name__)
 PROGRESS_INTERVAL_SECONDS = 2.0
 # Threads for synchronous agents: one per row in flight, so a slow agent never waits for a free thread.
 AGENT_THREADS = 1024
+# Throttling and 5xx from S3/SQS/DynamoDB/Step Functions are retried with backoff inside each call, well past a
+# burst; what still fails fails the chunk attempt (ChunkRetryable), which the state machine retries as a whole.
+RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 10}, max_pool_connections=64)
+
+
+def worker_clients(*, endpoint_url: str | None = None, region: str | None = None) -> dict[str, Any]:
+    """The worker's clients (s3, sqs, sfn, ddb), with RETRY_CONFIG."""
+    import boto3
+
+    services = {"s3": "s3", "sqs": "sqs", "sfn": "stepfunctions", "ddb": "dynamodb"}
+    return {key: boto3.client(service, endpoint_url=endpoint_url, region_name=region, config=RETRY_CONFIG)
+            for key, service in services.items()}
 
 
 class ChunkError(Exception):
@@ -54,11 +67,14 @@ class ChunkError(Exception):
 
 
 class ChunkWorker:
-    def __init__(self, *, s3, sqs, sfn, ddb, queue_url: str, progress_table: str, max_chunks: int = 8) -> None:
+    def __init__(self, *, s3, sqs, sfn, ddb, queue_url: str, progress_table: str, max_chunks: int = 8,
+                 visibility_seconds: int | None = None) -> None:
         self.s3, self.sqs, self.sfn, self.ddb = s3, sqs, sfn, ddb
         self.queue_url = queue_url
         self.progress_table = progress_table
         self.max_chunks = max_chunks
+        # None: the queue's own VisibilityTimeout, read when the worker starts.
+        self.visibility_seconds = visibility_seconds
         self._processors: dict[str, RowProcessor] = {}
         self._stopping = asyncio.Event()
         self.chunks_done = 0
@@ -69,6 +85,8 @@ class ChunkWorker:
     async def run(self, *, idle_exit_seconds: float | None = None) -> None:
         loop = asyncio.get_running_loop()
         loop.set_default_executor(ThreadPoolExecutor(max_workers=AGENT_THREADS, thread_name_prefix="agent"))
+        if self.visibility_seconds is None:
+            self.visibility_seconds = await asyncio.to_thread(self._queue_visibility_seconds)
         in_flight: set[asyncio.Task] = set()
         last_work = time.monotonic()
         while not self._stopping.is_set():
@@ -76,7 +94,12 @@ class ChunkWorker:
             if free <= 0:
                 await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
                 continue
-            messages = await asyncio.to_thread(self._receive, min(free, 10))
+            try:
+                messages = await asyncio.to_thread(self._receive, min(free, 10))
+            except (BotoCoreError, ClientError) as exc:  # retries exhausted: the queue is still there, poll again
+                log.warning("receiving chunks failed: %s", exc)
+                await asyncio.sleep(1)
+                continue
             for message in messages:
                 task = asyncio.create_task(self.handle_message(message))
                 in_flight.add(task)
@@ -87,6 +110,14 @@ class ChunkWorker:
                 break
         if in_flight:
             await asyncio.wait(in_flight)
+
+    def _queue_visibility_seconds(self) -> int:
+        try:
+            attributes = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["VisibilityTimeout"])
+            return int(attributes["Attributes"]["VisibilityTimeout"])
+        except (BotoCoreError, ClientError, KeyError, ValueError) as exc:
+            log.warning("could not read the queue's visibility timeout (%s); assuming %ss", exc, CHUNK_VISIBILITY_SECONDS)
+            return CHUNK_VISIBILITY_SECONDS
 
     def _receive(self, count: int) -> list[dict]:
         response = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=count, WaitTimeSeconds=1)
@@ -105,17 +136,31 @@ class ChunkWorker:
         except ChunkError as exc:
             log.error("chunk %s failed: %s", chunk.chunk, exc)
             error = "ChunkRetryable" if exc.retryable else "ChunkFailed"
-            await asyncio.to_thread(self._record_chunk_error, body["config_uri"], chunk.chunk, f"{error}: {exc}")
-            await asyncio.to_thread(self._answer, self.sfn.send_task_failure, taskToken=token, error=error, cause=str(exc)[:32000])
+            try:
+                await asyncio.to_thread(self._record_chunk_error, body["config_uri"], chunk.chunk, f"{error}: {exc}")
+                await asyncio.to_thread(self._answer, self.sfn.send_task_failure, taskToken=token, error=error,
+                                        cause=str(exc)[:32000])
+            except (BotoCoreError, ClientError) as answer_exc:
+                log.error("chunk %s: could not report the failure (%s); SQS redelivers it", chunk.chunk, answer_exc)
+                return
+        except (BotoCoreError, ClientError) as exc:  # SendTaskSuccess failed past its retries
+            log.error("chunk %s: could not answer Step Functions (%s); SQS redelivers it", chunk.chunk, exc)
+            return
         finally:
             keep_alive.cancel()
-        await asyncio.to_thread(self.sqs.delete_message, QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        # Not deleted (worker killed, or the delete failed): redelivered after the visibility timeout; the next
+        # worker redoes the chunk, overwrites the same part, and finds the task token already answered.
+        try:
+            await asyncio.to_thread(self.sqs.delete_message, QueueUrl=self.queue_url,
+                                    ReceiptHandle=message["ReceiptHandle"])
+        except (BotoCoreError, ClientError) as exc:
+            log.warning("chunk %s: could not delete its message (%s); it will be redelivered", chunk.chunk, exc)
 
     def _record_chunk_error(self, config_uri: str, chunk: int, message: str) -> None:
         prefix_uri = config_uri.rsplit("/", 1)[0]
         try:
             put_bytes(self.s3, chunk_error_uri(prefix_uri, chunk), message.encode(), "text/plain")
-        except ClientError as exc:
+        except (BotoCoreError, ClientError) as exc:
             log.warning("could not record the error of chunk %s: %s", chunk, exc)
 
     @staticmethod
@@ -128,14 +173,18 @@ class ChunkWorker:
             log.warning("task token no longer valid: %s", exc.response["Error"]["Code"])
 
     async def _keep_invisible(self, receipt_handle: str) -> None:
+        seconds = self.visibility_seconds or CHUNK_VISIBILITY_SECONDS
         while True:
-            await asyncio.sleep(CHUNK_VISIBILITY_SECONDS / 3)
-            await asyncio.to_thread(
-                self.sqs.change_message_visibility,
-                QueueUrl=self.queue_url,
-                ReceiptHandle=receipt_handle,
-                VisibilityTimeout=CHUNK_VISIBILITY_SECONDS,
-            )
+            await asyncio.sleep(seconds / 3)
+            try:
+                await asyncio.to_thread(
+                    self.sqs.change_message_visibility,
+                    QueueUrl=self.queue_url,
+                    ReceiptHandle=receipt_handle,
+                    VisibilityTimeout=seconds,
+                )
+            except (BotoCoreError, ClientError) as exc:  # two more tries before the message becomes visible
+                log.warning("could not extend a chunk's visibility: %s", exc)
 
     async def process_chunk(self, config_uri: str, chunk: ChunkSpec) -> ChunkSummary:
         started_at = datetime.now(timezone.utc)
@@ -148,7 +197,7 @@ class ChunkWorker:
             )
         except RegistryError as exc:
             raise ChunkError(str(exc), retryable=False) from exc
-        except (BatchorchError, ClientError, OSError, ValueError) as exc:
+        except (BatchorchError, BotoCoreError, ClientError, OSError, ValueError) as exc:
             raise ChunkError(f"chunk {chunk.chunk}: {exc}", retryable=True) from exc
         if len(rows) != chunk.rows:
             raise ChunkError(
@@ -181,7 +230,7 @@ class ChunkWorker:
             await asyncio.to_thread(
                 record_chunk_done, self.ddb, self.progress_table, config.batch_id, chunk.chunk, outcome.succeeded, outcome.failed
             )
-        except (ClientError, OSError) as exc:
+        except (BotoCoreError, ClientError, OSError) as exc:
             raise ChunkError(f"chunk {chunk.chunk}: could not store results: {exc}", retryable=True) from exc
         return summary
 
@@ -214,7 +263,7 @@ class _PartialProgress:
     def _write(self, succeeded: int, failed: int) -> None:
         try:
             record_partial(self.worker.ddb, self.worker.progress_table, self.batch_id, self.chunk, succeeded, failed)
-        except ClientError as exc:  # progress is informative; never fail a chunk for it
+        except (BotoCoreError, ClientError) as exc:  # progress is informative; never fail a chunk for it
             log.warning("progress update failed: %s", exc)
 
     async def flush(self) -> None:
@@ -223,10 +272,10 @@ class _PartialProgress:
 
 
 def run_worker(*, s3, sqs, sfn, ddb, queue_url: str, progress_table: str, max_chunks: int = 8,
-               idle_exit_seconds: float | None = None) -> int:
+               idle_exit_seconds: float | None = None, visibility_seconds: int | None = None) -> int:
     """Run until SIGTERM/SIGINT (or idle for ``idle_exit_seconds``). Returns the number of chunks done."""
     worker = ChunkWorker(s3=s3, sqs=sqs, sfn=sfn, ddb=ddb, queue_url=queue_url, progress_table=progress_table,
-                         max_chunks=max_chunks)
+                         max_chunks=max_chunks, visibility_seconds=visibility_seconds)
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
