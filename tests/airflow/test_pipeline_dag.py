@@ -58,3 +58,31 @@ def test_two_stage_pipeline(airflow_db, aws_conn, upload_csv):
     assert [row["company_name"] for row in rows] == ["Acme Robotics", "Globex Bank", "Initech Software", "'=Umbrella"]
     assert rows[0]["normalized_address"] and rows[0]["address_validator_status"] == "SUCCEEDED"
     assert all(row["_status"] == "SUCCEEDED" and row["industry"] for row in rows)
+
+
+def _plan(conf: dict, max_stages: int = 3) -> dict:
+    from types import SimpleNamespace
+
+    from airflow_provider_batchorch.operators.plan_pipeline import PlanPipelineOperator
+
+    operator = PlanPipelineOperator(task_id="plan_pipeline", max_stages=max_stages)
+    context = {"params": conf, "run_id": "manual__1", "ti": SimpleNamespace(dag_id="batch_pipeline")}
+    return operator.execute(context)
+
+
+def test_plan_checks_every_stage_before_anything_runs():
+    from airflow_provider_batchorch.core.errors import InvalidConfError, UnknownAgentError
+
+    conf = {"csv_uri": "s3://b/contacts.csv", "stages": STAGES}
+    plan = _plan(conf)
+    assert plan["stage_count"] == 2
+    first, second = plan["stages"]
+    assert second["request"]["csv_uri"] == f"s3://b/batchorch/runs/{plan['pipeline_id']}/stage-2-input.csv"
+    assert first["batch_id"] != second["batch_id"] != plan["pipeline_id"]
+    assert first["renames_after"]["_status"] == "address_validator_status"
+    with pytest.raises(UnknownAgentError):
+        _plan({**conf, "stages": [STAGES[0], {"agent": "no-such-agent"}]})
+    with pytest.raises(InvalidConfError, match="at most 1"):
+        _plan(conf, max_stages=1)
+    with pytest.raises(InvalidConfError, match="stages"):
+        _plan({"csv_uri": "s3://b/contacts.csv", "agent": "company-enrichment-agent"})
