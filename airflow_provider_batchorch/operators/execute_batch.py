@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
+from airflow_provider_batchorch.aws.job_records import record_job
 from airflow_provider_batchorch.aws.processor import (
     ProcessorNames,
     ensure_processor,
@@ -79,4 +80,5 @@ class ExecuteBatchOperator(AwsBaseOperator[BatchorchHook]):
                 config.concurrency,
                 arn,
             )
+        record_job(self.hook, config, execution_arn=arn, progress_table=refs.progress_table, context=context)
         return arn

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
+from airflow_provider_batchorch.aws.job_records import record_job
 from airflow_provider_batchorch.aws.results import assemble_results
 from airflow_provider_batchorch.core.models import BatchConfig
 from airflow_provider_batchorch.core.summary import summary_text
@@ -48,4 +49,5 @@ class GetBatchResultsOperator(AwsBaseOperator[BatchorchHook]):
         log = self.log.info if summary.status == "SUCCEEDED" else self.log.warning
         for line in summary_text(summary).splitlines():
             log("%s", line)
+        record_job(self.hook, config, execution_arn=self.execution_arn, summary=summary, context=context)
         return summary.model_dump(mode="json")
