@@ -58,12 +58,16 @@ def progress_message(progress: Progress) -> str:
     return text
 
 
+def rows(count: int) -> str:
+    return f"{count:,} row" if count == 1 else f"{count:,} rows"
+
+
 def _percent(part: int, whole: int) -> str:
     return f"{100.0 * part / whole:.0f}%" if whole else "0%"
 
 
 def failure_reasons_lines(summary: BatchSummary) -> list[str]:
-    return [f"- {count:,} rows: {reason}" for reason, count in summary.failure_reasons.items()]
+    return [f"- {rows(count)}: {reason}" for reason, count in summary.failure_reasons.items()]
 
 
 def summary_message(summary: BatchSummary, run_id: str, download_url: str | None = None) -> str:
@@ -73,8 +77,8 @@ def summary_message(summary: BatchSummary, run_id: str, download_url: str | None
     lines = [
         head,
         "Results:",
-        f"- Successfully processed: {summary.rows_succeeded:,} rows ({_percent(summary.rows_succeeded, done)})",
-        f"- Failed: {summary.rows_failed:,} rows ({_percent(summary.rows_failed, done)})",
+        f"- Successfully processed: {rows(summary.rows_succeeded)} ({_percent(summary.rows_succeeded, done)})",
+        f"- Failed: {rows(summary.rows_failed)} ({_percent(summary.rows_failed, done)})",
         f"- Output file: {link(download_url, summary.output_csv_uri)}",
         f"- Processing time: {format_duration(summary.processing_time_seconds)}",
         f"- Output fields: {', '.join(summary.output_fields)}, then _status, _error_message and processing metadata",

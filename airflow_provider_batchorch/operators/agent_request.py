@@ -53,7 +53,7 @@ class AgentRequestOperator(AwsBaseOperator[BatchorchHook], SkipMixin):
     """
 
     aws_hook_class = BatchorchHook
-    template_fields: Sequence[str] = aws_template_fields("text", "retry_of", "channel", "response_url", "policy")
+    template_fields: Sequence[str] = aws_template_fields("text", "retry_of", "channel", "response_url")
     ui_color = "#fdf2e8"
 
     def __init__(

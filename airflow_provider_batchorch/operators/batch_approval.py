@@ -39,8 +39,8 @@ class BatchApprovalOperator(ApprovalOperator):
     :return: ``{"approved": True, "automatic": bool, "estimate": {...}}`` (a rejection skips downstream)
     """
 
-    template_fields: Sequence[str] = (*ApprovalOperator.template_fields, "profile", "agent", "request",
-                                      "thresholds", "channel", "thread_ts", "response_url")
+    template_fields: Sequence[str] = (*ApprovalOperator.template_fields, "profile", "agent", "request", "channel",
+                                      "thread_ts", "response_url")
     ui_color = "#fff4d6"
 
     def __init__(

@@ -129,7 +129,7 @@ def test_a_request_is_acknowledged_and_triggers_a_chat_command_run(client, airfl
 
 
 def test_the_ack_comes_at_once_even_when_airflow_is_slow(slack):
-    slow = FakeAirflowApi(delay=2.0)  # token + trigger: four seconds, more than Slack waits
+    slow = FakeAirflowApi(delay=1.6)  # token + trigger: more than the three seconds Slack waits
     with serve(app_for(slow)) as url:
         body = slash("enrich s3://my-data/companies.csv", slack)
         started = time.monotonic()
