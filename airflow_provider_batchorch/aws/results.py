@@ -1,13 +1,16 @@
 """Stitch the chunk parts, in chunk order, into the output CSV and summarise the batch.
 
-The output is streamed: parts are read one after another into a multipart upload, so memory does not grow with
-the number of rows.
+The output is streamed: parts are fetched a few ahead, in order, into a multipart upload, so memory does not
+grow with the number of rows (at most PART_READERS parts of up to PREFETCH_MAX_BYTES each, plus the upload's
+in-flight 8 MiB pieces).
 """
 
 from __future__ import annotations
 
 import io
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
+from itertools import islice
 from typing import Iterator
 
 from botocore.exceptions import ClientError
@@ -26,6 +29,12 @@ from airflow_provider_batchorch.core.models import BatchConfig, BatchSummary, Ch
 from airflow_provider_batchorch.core.summary import summarize_batch
 
 SUMMARY_READERS = 16
+# Parts fetched ahead of the one being written (one GET at a time made many small parts latency-bound); a
+# botocore client pools 10 connections by default.
+PART_READERS = 8
+# A part this small is read whole by its reader thread; a larger one is streamed in order when its turn comes.
+PREFETCH_MAX_BYTES = 4 << 20
+STREAM_BLOCK_BYTES = 1 << 20
 
 
 class IncompleteBatchError(BatchorchError):
@@ -37,7 +46,7 @@ class _ConcatenatedReader(io.RawIOBase):
 
     def __init__(self, blocks: Iterator[bytes]) -> None:
         self._blocks = blocks
-        self._buffer = b""
+        self._buffer = memoryview(b"")
 
     def readable(self) -> bool:
         return True
@@ -45,21 +54,39 @@ class _ConcatenatedReader(io.RawIOBase):
     def readinto(self, target) -> int:
         while not self._buffer:
             try:
-                self._buffer = next(self._blocks)
+                self._buffer = memoryview(next(self._blocks))
             except StopIteration:
                 return 0
         size = min(len(target), len(self._buffer))
         target[:size] = self._buffer[:size]
-        self._buffer = self._buffer[size:]
+        self._buffer = self._buffer[size:]  # a view: no copy of the rest
         return size
+
+
+def _fetch_part(s3, config: BatchConfig, chunk: int):
+    """The part's bytes, or its open stream if it is too large to hold."""
+    bucket, key = parse_s3_uri(part_uri(config, chunk))
+    response = s3.get_object(Bucket=bucket, Key=key)
+    if response["ContentLength"] <= PREFETCH_MAX_BYTES:
+        return response["Body"].read()
+    return response["Body"]
 
 
 def _output_blocks(s3, config: BatchConfig) -> Iterator[bytes]:
     yield csv_bytes([config.output_columns], neutralize=False)
-    for chunk in range(config.chunk_count):
-        bucket, key = parse_s3_uri(part_uri(config, chunk))
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"]
-        yield from body.iter_chunks(chunk_size=1 << 20)
+    with ThreadPoolExecutor(PART_READERS, thread_name_prefix="part-reader") as pool:
+        chunks = iter(range(config.chunk_count))
+        ahead = deque(pool.submit(_fetch_part, s3, config, chunk) for chunk in islice(chunks, PART_READERS))
+        while ahead:
+            part = ahead.popleft().result()
+            following = next(chunks, None)
+            if following is not None:
+                ahead.append(pool.submit(_fetch_part, s3, config, following))
+            if isinstance(part, bytes):
+                yield part
+            else:
+                with part:
+                    yield from part.iter_chunks(chunk_size=STREAM_BLOCK_BYTES)
 
 
 def load_chunk_summaries(s3, config: BatchConfig) -> list[ChunkSummary]:
