@@ -11,13 +11,13 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.webhook import WebhookClient
+from typing import TYPE_CHECKING
 
 from airflow_provider_batchorch.core.chat_replies import progress_message
 from airflow_provider_batchorch.core.models import Progress
+
+if TYPE_CHECKING:  # slack_sdk is imported when a message is sent, not when a DAG file is parsed
+    from slack_sdk import WebClient
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,8 @@ class SlackThread:
 
     def post(self, text: str) -> str | None:
         """Post ``text`` in the thread (the first message starts it). Returns the message's ``ts``."""
+        from slack_sdk.errors import SlackApiError, SlackClientError
+
         if self.client is not None and self.channel:
             try:
                 response = self.client.chat_postMessage(channel=self.channel, text=text, thread_ts=self.thread_ts,
@@ -57,6 +59,8 @@ class SlackThread:
         return None
 
     def update(self, ts: str, text: str) -> bool:
+        from slack_sdk.errors import SlackApiError, SlackClientError
+
         if self.client is None or not self.channel:
             return False
         try:
@@ -69,6 +73,9 @@ class SlackThread:
     def reply_to_command(self, text: str, *, visible_to_channel: bool = False) -> bool:
         """Answer through the slash command's ``response_url``: only the requester sees it, unless
         ``visible_to_channel``."""
+        from slack_sdk.errors import SlackClientError
+        from slack_sdk.webhook import WebhookClient
+
         if not self.response_url:
             return False
         try:
