@@ -42,8 +42,12 @@ class SlackThread:
     progress_ts: str | None = None
     last_progress_at: float = field(default=0.0)
 
-    def post(self, text: str) -> str | None:
-        """Post ``text`` in the thread (the first message starts it). Returns the message's ``ts``."""
+    def post(self, text: str, *, fallback_to_command: bool = True) -> str | None:
+        """Post ``text`` in the thread (the first message starts it). Returns the message's ``ts``.
+
+        :param fallback_to_command: When the channel refuses it, answer through the ``response_url`` (which
+            takes five answers at most: not for frequent messages like progress).
+        """
         from slack_sdk.errors import SlackApiError, SlackClientError
 
         if self.client is not None and self.channel:
@@ -54,7 +58,7 @@ class SlackThread:
                 return response["ts"]
             except (SlackApiError, SlackClientError) as error:
                 log.warning("Slack chat.postMessage to %s failed: %s", self.channel, error)
-        if self.response_url:
+        if self.response_url and fallback_to_command:
             self.reply_to_command(text, visible_to_channel=True)
         return None
 
@@ -97,7 +101,7 @@ class SlackThread:
             return False
         text = progress_message(progress)
         if self.progress_ts is None or not self.update(self.progress_ts, text):
-            self.progress_ts = self.post(text)
+            self.progress_ts = self.post(text, fallback_to_command=False)
         self.last_progress_at = now
         return True
 

@@ -81,6 +81,7 @@ class AgentRequestOperator(AwsBaseOperator[BatchorchHook], SkipMixin):
         self.retry_plan: dict[str, Any] | None = None
 
     def execute(self, context: Context) -> dict[str, Any]:
+        self.text = "" if self.text is None else str(self.text)  # native rendering turns "25" into 25
         policy = RequestPolicy.model_validate(self.policy) if self.policy else RequestPolicy.from_env()
         registry = self.load_registry(policy)
         parsed = self.retry_request(registry, policy) if self.retry_of else self.parse(registry, policy)

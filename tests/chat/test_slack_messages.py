@@ -82,6 +82,9 @@ def test_response_url_reply_is_ephemeral_and_a_channel_the_bot_is_not_in_falls_b
     assert question.path == "/response/q1" and question.body == {"text": "Which CSV should I process?",
                                                                  "response_type": "ephemeral"}
     assert fallback.body["response_type"] == "in_channel" and fallback.text == "results..."
+    # Progress is too frequent for a response_url (five answers at most): it is dropped instead.
+    thread.report_progress(Progress(status="RUNNING", total_rows=10, rows_processed=5, percent=50.0))
+    assert len(slack.of("response_url")) == 2
 
 
 def test_a_failed_task_says_which_step_failed_in_the_thread(slack_conn):
