@@ -1,5 +1,9 @@
 """What the chat says at each step, as Slack ``mrkdwn`` text: the plan, the estimate, progress, the results
-(as the design document shows them), a failed run, and the answers to ``status`` / ``failures`` follow-ups."""
+(as the design document shows them), a failed run, and the answers to ``status`` / ``failures`` follow-ups.
+
+Text that comes from a request, a CSV or an agent (column names, URIs, failure reasons) is escaped: a column
+named ``<!channel>`` must not notify a whole channel.
+"""
 
 from __future__ import annotations
 
@@ -11,40 +15,45 @@ from airflow_provider_batchorch.core.retry_failed import RetryOutcome
 MAX_COLUMNS_SHOWN = 8
 
 
+def escape(text: object) -> str:
+    """Slack's control characters in ``mrkdwn`` as entities, so the text cannot mention, link or format."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def link(url: str | None, label: str) -> str:
-    return f"<{url}|{label}>" if url else f"`{label}`"
+    return f"<{url}|{escape(label)}>" if url else f"`{escape(label)}`"
 
 
 def plan_message(request: BatchRequest, run_id: str, notes: list[str] | None = None) -> str:
-    fields = ", ".join(request.output_fields) if request.output_fields else "all of its output fields"
+    fields = escape(", ".join(request.output_fields)) if request.output_fields else "all of its output fields"
     lines = [
-        f"I'll run *{request.agent}* over every row of `{request.csv_uri}`.",
+        f"I'll run *{escape(request.agent)}* over every row of `{escape(request.csv_uri)}`.",
         f"- Output: the original columns + {fields}",
         f"- Concurrency: {request.concurrency} parallel calls, timeout {request.timeout_seconds:g} s per row",
     ]
     if request.input_mapping:
-        lines.append("- Input mapping: " + ", ".join(f"{k} <- {v}" for k, v in request.input_mapping.items()))
-    lines += [f"- Note: {note}" for note in notes or []]
+        lines.append("- Input mapping: " + escape(", ".join(f"{k} <- {v}" for k, v in request.input_mapping.items())))
+    lines += [f"- Note: {escape(note)}" for note in notes or []]
     lines.append(f"Run `{run_id}`: I'll post progress and results in this thread.")
     return "\n".join(lines)
 
 
 def estimate_message(profile: CsvProfile, estimate: CostEstimate, *, needs_approval: bool) -> str:
-    columns = ", ".join(profile.columns[:MAX_COLUMNS_SHOWN]) + (", ..." if len(profile.columns) > MAX_COLUMNS_SHOWN else "")
+    columns = escape(", ".join(profile.columns[:MAX_COLUMNS_SHOWN])) + (", ..." if len(profile.columns) > MAX_COLUMNS_SHOWN else "")
     cost = "unknown" if estimate.cost_usd is None else f"${estimate.cost_usd:,.2f}"
     text = (f"I found a CSV with {profile.row_count:,} rows and columns: {columns}.\n"
-            f"Estimated cost: {cost} ({estimate.basis}).")
+            f"Estimated cost: {cost} ({escape(estimate.basis)}).")
     return text + ("" if needs_approval else "\nStarting the batch.")
 
 
 def approval_message(reasons: list[str], approve_url: str | None) -> str:
     where = link(approve_url, "Approve or reject in Airflow") if approve_url else "Approve or reject it in Airflow"
-    return (f":raised_hand: This batch needs approval before it starts: {'; '.join(reasons)}.\n{where} "
+    return (f":raised_hand: This batch needs approval before it starts: {escape('; '.join(reasons))}.\n{where} "
             "(Required actions).")
 
 
 def approval_outcome_message(approved: bool, responder: str | None) -> str:
-    who = f" by {responder}" if responder else ""
+    who = f" by {escape(responder)}" if responder else ""
     if approved:
         return f"Approved{who}: starting the batch."
     return f"Rejected{who}: the batch was not run."
@@ -67,7 +76,7 @@ def _percent(part: int, whole: int) -> str:
 
 
 def failure_reasons_lines(summary: BatchSummary) -> list[str]:
-    return [f"- {rows(count)}: {reason}" for reason, count in summary.failure_reasons.items()]
+    return [f"- {rows(count)}: {escape(reason)}" for reason, count in summary.failure_reasons.items()]
 
 
 def summary_message(summary: BatchSummary, run_id: str, download_url: str | None = None) -> str:
@@ -81,7 +90,8 @@ def summary_message(summary: BatchSummary, run_id: str, download_url: str | None
         f"- Failed: {rows(summary.rows_failed)} ({_percent(summary.rows_failed, done)})",
         f"- Output file: {link(download_url, summary.output_csv_uri)}",
         f"- Processing time: {format_duration(summary.processing_time_seconds)}",
-        f"- Output fields: {', '.join(summary.output_fields)}, then _status, _error_message and processing metadata",
+        f"- Output fields: {escape(', '.join(summary.output_fields))}, then _status, _error_message and processing "
+        "metadata",
     ]
     if summary.failure_reasons:
         lines += ["Top failure reasons:", *failure_reasons_lines(summary)]
@@ -111,7 +121,7 @@ def retry_message(outcome: RetryOutcome, merged_url: str | None = None) -> str:
 
 
 def run_failed_message(run_id: str, step: str, error: str) -> str:
-    first_line = (error or "unknown error").strip().splitlines()[0][:500]
+    first_line = escape((error or "unknown error").strip().splitlines()[0][:500])
     return (f":x: Run `{run_id}` failed at *{step}*: {first_line}\n"
             f"`status {run_id}` shows where it stopped; the task log in Airflow has the details.")
 

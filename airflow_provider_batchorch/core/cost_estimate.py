@@ -143,6 +143,8 @@ def estimate_cost(
     """
     kind = agent.invocation.kind
     model = model or (getattr(agent.invocation, "model", None) if kind == "llm" else None)
+    if kind == "llm" and model is None:
+        return CostEstimate(agent=agent.name, model="unknown", rows=rows, basis="the llm agent names no model")
     if model is None:
         basis = "offline agent: no model cost" if kind == "python" else f"{kind} agent: not priced by token"
         return CostEstimate(agent=agent.name, rows=rows, cost_usd=0.0 if kind == "python" else None, basis=basis)

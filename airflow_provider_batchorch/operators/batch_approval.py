@@ -77,7 +77,7 @@ class BatchApprovalOperator(ApprovalOperator):
         agent = llm_from_env(AgentSpec.model_validate(self.agent))
         request = BatchRequest.model_validate(self.request)
         estimate = estimate_cost(agent, rows=profile.row_count, sample_rows=profile.sample_rows,
-                                 input_mapping=request.input_mapping)
+                                 input_mapping=request.input_mapping, model=connection_model(agent))
         thresholds = ApprovalThresholds.model_validate(self.thresholds) if self.thresholds else ApprovalThresholds.from_env()
         reasons = approval_reasons(estimate, thresholds)
         self.log.info("%s; %s", describe_estimate(estimate), "needs approval: " + "; ".join(reasons) if reasons
@@ -106,3 +106,16 @@ class BatchApprovalOperator(ApprovalOperator):
             return self.generate_link_to_ui_from_context(context=context)
         except Exception:  # no [api] base_url configured: the message tells where to look instead
             return None
+
+
+def connection_model(agent: AgentSpec) -> str | None:
+    """The model an ``llm`` agent's ``pydanticai`` connection names, when the registry entry names none."""
+    invocation = agent.invocation
+    if invocation.kind != "llm" or invocation.model or not invocation.conn_id:
+        return None
+    from airflow_provider_batchorch.core.llm_agent import connection_credentials
+
+    try:
+        return connection_credentials(invocation.conn_id)[0]
+    except Exception:  # no such connection: the estimate says the model is unknown, which asks for approval
+        return None

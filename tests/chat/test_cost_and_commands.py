@@ -51,6 +51,14 @@ def test_a_model_without_a_price_needs_approval():
     assert approval_reasons(estimate, ApprovalThresholds()) == ["the cost is unknown (no price known for my-own-model)"]
 
 
+def test_an_llm_agent_whose_model_comes_from_a_connection_is_unknown_until_resolved():
+    agent = with_llm(COMPANY, None, conn_id="pydanticai_default")
+    estimate = estimate_cost(agent, rows=10)
+    assert estimate.cost_usd is None and approval_reasons(estimate, ApprovalThresholds()) == [
+        "the cost is unknown (the llm agent names no model)"]
+    assert estimate_cost(agent, rows=10, model="gpt-4o-mini").cost_usd > 0
+
+
 def test_price_lookup_and_overrides():
     prices = price_table({"BATCHORCH_MODEL_PRICES": '{"my-own-model": [1, 2]}'})
     assert find_price("bedrock:us.anthropic.claude-3-5-haiku-20241022-v1:0", prices).output_per_million == 4.0

@@ -53,6 +53,21 @@ def test_plan_starts_a_thread_and_the_summary_goes_into_it(slack):
     assert "|s3://my-data/results/companies_enriched.csv>" in text
 
 
+def test_text_from_a_csv_or_an_agent_cannot_mention_or_link():
+    from airflow_provider_batchorch.core.chat_replies import estimate_message
+    from airflow_provider_batchorch.core.cost_estimate import estimate_cost
+    from airflow_provider_batchorch.core.models import CsvProfile
+    from airflow_provider_batchorch.core.registry import builtin_registry
+
+    profile = CsvProfile(uri="s3://b/x.csv", size_bytes=10, columns=["<!channel>", "<https://evil|click me>"],
+                         data_types={}, row_count=2, header_end=1, chunk_rows=100)
+    text = estimate_message(profile, estimate_cost(builtin_registry().get("company-enrichment-agent"), rows=2),
+                            needs_approval=False)
+    assert "&lt;!channel&gt;, &lt;https://evil|click me&gt;" in text and "<!" not in text
+    summary = SUMMARY.model_copy(update={"failure_reasons": {"Bad value <@U123> & more": 2}})
+    assert "- 2 rows: Bad value &lt;@U123&gt; &amp; more" in summary_message(summary, "r1")
+
+
 def test_progress_is_one_message_updated_in_the_thread(slack):
     slack.clear()
     thread = thread_in(slack, thread_ts="1699999999.000001")
