@@ -207,3 +207,17 @@ def test_policy_from_environment():
     assert policy.allowed_buckets == ["a", "b"] and policy.max_concurrency == 20
     assert policy.bucket_allowed("uploads") and not policy.bucket_allowed("c")
     assert not RequestPolicy.from_env({}).bucket_allowed("anything")  # nothing configured: nothing allowed
+
+
+def test_batchorch_request_prints_the_conf_or_asks(capsys, monkeypatch):
+    from airflow_provider_batchorch.cli import EXIT_REFUSED, main
+
+    monkeypatch.delenv("BATCHORCH_CHAT_ALLOWED_BUCKETS", raising=False)
+    assert main(["request", "enrich s3://my-data/companies.csv with industry, 25 parallel workers"]) == 0
+    conf = json.loads(capsys.readouterr().out)
+    assert conf["csv_uri"] == "s3://my-data/companies.csv" and conf["concurrency"] == 25
+    assert BatchRequest.model_validate(conf).output_fields == ["industry"]
+
+    assert main(["request", "enrich s3://my-data/x.csv", "--allowed-bucket", "other"]) == EXIT_REFUSED
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.startswith("question: I can't read s3://my-data")
