@@ -148,11 +148,16 @@ def build_chat_command_dag(
             **aws,
         )
         merge = MergeRetriedRowsOperator(
-            task_id="merge_retry", retry_plan=_xcom(request.task_id, "retry_plan"), summary=_xcom(pipeline.results.task_id),
+            task_id="merge_retry",
+            retry_plan=_xcom(request.task_id, "retry_plan"),
+            summary=_xcom(pipeline.results.task_id),
             **aws,
         )
         post_results = SlackBatchSummaryOperator(
-            task_id="post_results", summary=_xcom(pipeline.results.task_id), retry_outcome=_xcom(merge.task_id), **in_thread,
+            task_id="post_results",
+            summary=_xcom(pipeline.results.task_id),
+            retry_outcome=_xcom(merge.task_id),
+            **in_thread,
             **aws,
         )
         chain(request, pipeline.analyze, pipeline.validate, approve, pipeline.configure, pipeline.execute,

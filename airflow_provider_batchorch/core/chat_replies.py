@@ -39,7 +39,8 @@ def plan_message(request: BatchRequest, run_id: str, notes: list[str] | None = N
 
 
 def estimate_message(profile: CsvProfile, estimate: CostEstimate, *, needs_approval: bool) -> str:
-    columns = escape(", ".join(profile.columns[:MAX_COLUMNS_SHOWN])) + (", ..." if len(profile.columns) > MAX_COLUMNS_SHOWN else "")
+    more = ", ..." if len(profile.columns) > MAX_COLUMNS_SHOWN else ""
+    columns = escape(", ".join(profile.columns[:MAX_COLUMNS_SHOWN])) + more
     cost = "unknown" if estimate.cost_usd is None else f"${estimate.cost_usd:,.2f}"
     text = (f"I found a CSV with {profile.row_count:,} rows and columns: {columns}.\n"
             f"Estimated cost: {cost} ({escape(estimate.basis)}).")

@@ -148,7 +148,8 @@ def estimate_cost(
     if model is None:
         basis = "offline agent: no model cost" if kind == "python" else f"{kind} agent: not priced by token"
         return CostEstimate(agent=agent.name, rows=rows, cost_usd=0.0 if kind == "python" else None, basis=basis)
-    prompt_chars = len(agent.prompt or agent.description) + INSTRUCTIONS_CHARS + len(json.dumps(agent.output_schema or {}))
+    schema_chars = len(json.dumps(agent.output_schema or {}))
+    prompt_chars = len(agent.prompt or agent.description) + INSTRUCTIONS_CHARS + schema_chars
     input_tokens = _tokens(int(prompt_chars + _row_chars(sample_rows or [], input_mapping or {})))
     output_tokens = _tokens(_answer_chars(agent.output_schema or {}))
     price = find_price(model, prices if prices is not None else price_table())

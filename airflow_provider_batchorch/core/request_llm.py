@@ -52,7 +52,8 @@ def agent_catalogue(registry: AgentRegistry, policy: RequestPolicy) -> str:
     lines = []
     for spec in policy.usable_agents(registry):
         inputs = ", ".join(f.name for f in spec.input_fields)
-        lines.append(f"- {spec.name}: {spec.description} Inputs: {inputs}. Output fields: {', '.join(spec.output_fields)}.")
+        outputs = ", ".join(spec.output_fields)
+        lines.append(f"- {spec.name}: {spec.description} Inputs: {inputs}. Output fields: {outputs}.")
     return "\n".join(lines)
 
 

@@ -13,7 +13,8 @@ What it understands:
 - output fields: named ("industry and employee count", "suggested responses"), or listed ("fields: a, b");
   "all fields" means every field;
 - input mapping: ``company_name=Company``, "map company_name to Org", "use column 'Org Name' for company_name";
-- "only new rows" (incremental), an encoding ("encoding cp1252") and a schedule ("every day"), which a chat request reports but does not set up.
+- "only new rows" (incremental), an encoding ("encoding cp1252"), and a schedule ("every day"), which a chat
+  request reports but does not set up.
 
 Anything a request says passes ``core.request_policy.finalize_draft``: allowed agents and buckets, capped limits.
 """
