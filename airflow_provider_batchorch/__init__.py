@@ -31,6 +31,12 @@ def get_provider_info() -> dict:
                     f"{_PACKAGE}.operators.configure_batch",
                     f"{_PACKAGE}.operators.execute_batch",
                     f"{_PACKAGE}.operators.get_batch_results",
+                    f"{_PACKAGE}.operators.agent_request",
+                    f"{_PACKAGE}.operators.batch_approval",
+                    f"{_PACKAGE}.operators.chat_replies",
+                    f"{_PACKAGE}.operators.merge_retry",
+                    f"{_PACKAGE}.operators.plan_pipeline",
+                    f"{_PACKAGE}.operators.stage_input",
                 ],
             }
         ],
@@ -39,7 +45,10 @@ def get_provider_info() -> dict:
         ],
         "hooks": [{"integration-name": "Batchorch", "python-modules": [f"{_PACKAGE}.hooks.batchorch"]}],
         "triggers": [
-            {"integration-name": "Batchorch", "python-modules": [f"{_PACKAGE}.triggers.batch_execution"]}
+            {
+                "integration-name": "Batchorch",
+                "python-modules": [f"{_PACKAGE}.triggers.batch_execution", f"{_PACKAGE}.triggers.new_csv"],
+            }
         ],
         "extra-links": [f"{_PACKAGE}.links.batch_execution.BatchExecutionLink"],
     }
