@@ -48,6 +48,7 @@ class EmbeddedAws:
         self.refs: ProcessorRefs | None = None
         self._server: subprocess.Popen | None = None
         self._workers: list[subprocess.Popen] = []
+        self._worker_logs: dict[int, Path] = {}
 
     @property
     def endpoint_url(self) -> str:
@@ -127,12 +128,26 @@ class EmbeddedAws:
         started = []
         for _ in range(count):
             index = len(self._workers)
-            log = open(self.log_dir / f"worker-{index}.log", "ab")
-            process = subprocess.Popen(self.worker_command(max_chunks, endpoint_url=endpoint_url), stdout=log,
-                                       stderr=subprocess.STDOUT, env=env)
+            log_path = self.log_dir / f"worker-{index}.log"
+            with open(log_path, "ab") as log:
+                process = subprocess.Popen(self.worker_command(max_chunks, endpoint_url=endpoint_url), stdout=log,
+                                           stderr=subprocess.STDOUT, env=env)
             self._workers.append(process)
+            self._worker_logs[process.pid] = log_path
             started.append(process)
         return started
+
+    def wait_for_workers(self, processes: list[subprocess.Popen] | None = None, timeout: float = 60.0) -> None:
+        """Until each worker polls the queue (a worker takes a few seconds to import and start)."""
+        deadline = time.monotonic() + timeout
+        for process in processes if processes is not None else self._workers:
+            log_path = self._worker_logs[process.pid]
+            while b"worker polling" not in log_path.read_bytes():
+                if process.poll() is not None:
+                    raise RuntimeError(f"worker exited with {process.returncode}; see {log_path}")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"worker not polling after {timeout:.0f}s; see {log_path}")
+                time.sleep(0.05)
 
     @property
     def workers(self) -> list[subprocess.Popen]:

@@ -3,6 +3,10 @@
 A finished chunk is counted exactly once: its counts are ADDed under a condition that its number is not yet in
 the ``done_chunks`` set, so a redelivered chunk (worker killed after writing) cannot count twice. While a chunk
 runs, its partial counts are SET (not added) under ``partial.<chunk>``, so a retry overwrites instead of adding.
+
+Every write goes to the batch's one item, so writes are few: a worker SETs the running counts of all its
+chunks of a batch in one request (``record_partials``), and a nested write is tried before the ``partial`` map
+is created (one request, not two, except for the batch's first write).
 """
 
 from __future__ import annotations
@@ -26,24 +30,45 @@ def _ensure_partial_map(ddb, table: str, batch_id: str) -> None:
     )
 
 
+def _update_nested(ddb, table: str, batch_id: str, **update) -> None:
+    """An update that writes under ``partial``: created first only if the item or the map is missing."""
+    try:
+        ddb.update_item(TableName=table, Key={"batch_id": {"S": batch_id}}, **update)
+    except ClientError as exc:  # "The document path provided in the update expression is invalid for update"
+        if exc.response["Error"]["Code"] != "ValidationException":
+            raise
+        _ensure_partial_map(ddb, table, batch_id)
+        ddb.update_item(TableName=table, Key={"batch_id": {"S": batch_id}}, **update)
+
+
+# Items an update expression may set at once stay well within DynamoDB's 4 KB expression limit.
+PARTIALS_PER_REQUEST = 100
+
+
+def record_partials(ddb, table: str, batch_id: str, counts: dict[int, tuple[int, int]]) -> None:
+    """SET the running (succeeded, failed) counts of several chunks of one batch."""
+    chunks = sorted(counts)
+    for start in range(0, len(chunks), PARTIALS_PER_REQUEST):
+        group = chunks[start:start + PARTIALS_PER_REQUEST]
+        _update_nested(
+            ddb, table, batch_id,
+            UpdateExpression="SET " + ", ".join(f"#partial.#c{chunk} = :c{chunk}" for chunk in group),
+            ExpressionAttributeNames={"#partial": "partial", **{f"#c{chunk}": str(chunk) for chunk in group}},
+            ExpressionAttributeValues={
+                f":c{chunk}": {"L": [{"N": str(counts[chunk][0])}, {"N": str(counts[chunk][1])}]} for chunk in group
+            },
+        )
+
+
 def record_partial(ddb, table: str, batch_id: str, chunk: int, succeeded: int, failed: int) -> None:
-    _ensure_partial_map(ddb, table, batch_id)
-    ddb.update_item(
-        TableName=table,
-        Key={"batch_id": {"S": batch_id}},
-        UpdateExpression="SET #partial.#chunk = :counts",
-        ExpressionAttributeNames={"#partial": "partial", "#chunk": str(chunk)},
-        ExpressionAttributeValues={":counts": {"L": [{"N": str(succeeded)}, {"N": str(failed)}]}},
-    )
+    record_partials(ddb, table, batch_id, {chunk: (succeeded, failed)})
 
 
 def record_chunk_done(ddb, table: str, batch_id: str, chunk: int, succeeded: int, failed: int) -> bool:
     """Count a finished chunk once. Returns False when it had already been counted."""
-    _ensure_partial_map(ddb, table, batch_id)
     try:
-        ddb.update_item(
-            TableName=table,
-            Key={"batch_id": {"S": batch_id}},
+        _update_nested(
+            ddb, table, batch_id,
             UpdateExpression="ADD succeeded :s, failed :f, done_chunks :c REMOVE #partial.#chunk",
             ConditionExpression="attribute_not_exists(done_chunks) OR NOT contains(done_chunks, :n)",
             ExpressionAttributeNames={"#partial": "partial", "#chunk": str(chunk)},

@@ -15,7 +15,7 @@ import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
@@ -29,7 +29,7 @@ from airflow_provider_batchorch.aws.batch_store import (
 )
 from airflow_provider_batchorch.aws.csv_source import read_range
 from airflow_provider_batchorch.aws.processor import CHUNK_VISIBILITY_SECONDS
-from airflow_provider_batchorch.aws.progress import record_chunk_done, record_partial
+from airflow_provider_batchorch.aws.progress import record_chunk_done, record_partials
 from airflow_provider_batchorch.aws.result_store import result_store
 from airflow_provider_batchorch.core.agent_cache import CachedAgentCall
 from airflow_provider_batchorch.core.csv_chunks import read_chunk_rows
@@ -76,6 +76,7 @@ class ChunkWorker:
         # None: the queue's own VisibilityTimeout, read when the worker starts.
         self.visibility_seconds = visibility_seconds
         self._processors: dict[str, RowProcessor] = {}
+        self._progress = _ProgressBoard(self)
         self._stopping = asyncio.Event()
         self.chunks_done = 0
 
@@ -205,9 +206,8 @@ class ChunkWorker:
                 "the CSV changed after it was analysed: run the batch again",
                 retryable=False,
             )
-        reporter = _PartialProgress(self, config.batch_id, chunk.chunk)
-        outcome = await processor.process_chunk(rows, on_progress=reporter.update)
-        await reporter.flush()
+        outcome = await processor.process_chunk(rows, on_progress=self._progress.updater(config.batch_id, chunk.chunk))
+        await self._progress.finish(config.batch_id, chunk.chunk)
         try:
             body = csv_bytes(outcome.rows, neutralize=config.neutralize_formulas)
             uri = await asyncio.to_thread(put_bytes, self.s3, part_uri(config, chunk.chunk), body, "text/csv")
@@ -244,29 +244,56 @@ class ChunkWorker:
         return processor
 
 
-class _PartialProgress:
-    """Publishes a running chunk's counts at most every PROGRESS_INTERVAL_SECONDS."""
+class _ProgressBoard:
+    """The running counts of this worker's chunks, published together at most every PROGRESS_INTERVAL_SECONDS:
+    one request per batch, however many chunks are in flight.
 
-    def __init__(self, worker: ChunkWorker, batch_id: str, chunk: int) -> None:
-        self.worker, self.batch_id, self.chunk = worker, batch_id, chunk
-        self.counts = (0, 0)
+    One request per chunk (as before) made the batch's single progress item the emulator's hot spot at 250
+    chunks in flight (py-spy: most of moto's CPU in DynamoDB UpdateItem copying that item), and costs as many
+    writes of one hot item on AWS.
+    """
+
+    def __init__(self, worker: ChunkWorker) -> None:
+        self.worker = worker
+        self.counts: dict[str, dict[int, tuple[int, int]]] = {}
+        self.dirty: dict[str, set[int]] = {}
         self.last = time.monotonic()
-        self.pending: asyncio.Task | None = None
+        self.pending: asyncio.Future | None = None
 
-    def update(self, succeeded: int, failed: int) -> None:
-        self.counts = (succeeded, failed)
+    def updater(self, batch_id: str, chunk: int) -> Callable[[int, int], None]:
+        def update(succeeded: int, failed: int) -> None:
+            self.counts.setdefault(batch_id, {})[chunk] = (succeeded, failed)
+            self.dirty.setdefault(batch_id, set()).add(chunk)
+            self._maybe_publish()
+
+        return update
+
+    def _maybe_publish(self) -> None:
         now = time.monotonic()
-        if now - self.last >= PROGRESS_INTERVAL_SECONDS and (self.pending is None or self.pending.done()):
-            self.last = now
-            self.pending = asyncio.ensure_future(asyncio.to_thread(self._write, *self.counts))
+        if now - self.last < PROGRESS_INTERVAL_SECONDS or (self.pending is not None and not self.pending.done()):
+            return
+        self.last = now
+        batches = {batch: {chunk: self.counts[batch][chunk] for chunk in chunks}
+                   for batch, chunks in self.dirty.items() if chunks}
+        self.dirty.clear()
+        if batches:
+            self.pending = asyncio.ensure_future(asyncio.to_thread(self._write, batches))
 
-    def _write(self, succeeded: int, failed: int) -> None:
-        try:
-            record_partial(self.worker.ddb, self.worker.progress_table, self.batch_id, self.chunk, succeeded, failed)
-        except (BotoCoreError, ClientError) as exc:  # progress is informative; never fail a chunk for it
-            log.warning("progress update failed: %s", exc)
+    def _write(self, batches: dict[str, dict[int, tuple[int, int]]]) -> None:
+        for batch_id, counts in batches.items():
+            try:
+                record_partials(self.worker.ddb, self.worker.progress_table, batch_id, counts)
+            except (BotoCoreError, ClientError) as exc:  # progress is informative; never fail a chunk for it
+                log.warning("progress update failed: %s", exc)
 
-    async def flush(self) -> None:
+    async def finish(self, batch_id: str, chunk: int) -> None:
+        """The chunk is done: forget it, and let a write that may still carry its running counts land first, so
+        that counting it as done (which removes its running counts) comes last."""
+        chunks = self.counts.get(batch_id, {})
+        chunks.pop(chunk, None)
+        if not chunks:
+            self.counts.pop(batch_id, None)
+        self.dirty.get(batch_id, set()).discard(chunk)
         if self.pending is not None:
             await self.pending
 
