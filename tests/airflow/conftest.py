@@ -1,51 +1,12 @@
-"""A throwaway Airflow for the adapter tests: temp AIRFLOW_HOME, the package's dags folder, SQLite.
-
-Airflow reads its configuration when first imported, so the environment is set when pytest loads this file,
-before any test module imports ``airflow``. The database is migrated once per session, only by the tests
-that need it (``airflow_db``).
-"""
+"""Fixtures of the adapter tests. The throwaway Airflow, the embedded AWS and its workers are shared by every
+test level and live in tests/conftest.py."""
 
 from __future__ import annotations
 
-import atexit
 import json
-import shutil
-import tempfile
 import uuid
 
 import pytest
-
-from airflow_provider_batchorch.local_airflow import configure_environment
-
-AIRFLOW_HOME = configure_environment(tempfile.mkdtemp(prefix="batchorch-test-airflow-"))
-atexit.register(shutil.rmtree, AIRFLOW_HOME, ignore_errors=True)
-
-
-@pytest.fixture(scope="session")
-def airflow_db():
-    """The metadata DB, migrated once (about 2-3 s on SQLite)."""
-    from airflow_provider_batchorch.local_airflow import migrate_database
-
-    migrate_database()
-    return AIRFLOW_HOME
-
-
-@pytest.fixture(scope="session")
-def aws_with_workers(tmp_path_factory):
-    """A moto server of our own, with the processor deployed and two local workers."""
-    from airflow_provider_batchorch.aws.embedded import EmbeddedAws
-
-    with EmbeddedAws(log_dir=tmp_path_factory.mktemp("embedded-airflow")) as aws:
-        aws.start_workers(2)
-        yield aws
-
-
-@pytest.fixture
-def aws_conn(aws_with_workers, monkeypatch):
-    """``aws_default`` (and plain boto3) pointed at the moto server."""
-    for key, value in aws_with_workers.environment().items():
-        monkeypatch.setenv(key, value)
-    return aws_with_workers
 
 
 @pytest.fixture(autouse=True)
