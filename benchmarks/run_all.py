@@ -92,62 +92,60 @@ SECTIONS = {"throughput": throughput, "cli": cli, "overhead": overhead, "analysi
 FULL_ONLY = {"cli"}
 
 
+def _table(header: list[str], rows: list[list]) -> list[str]:
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
+            *("| " + " | ".join(str(cell) for cell in row) + " |" for row in rows), ""]
+
+
 def markdown(report: dict) -> str:
     """The figures as the tables BENCHMARKS.md shows."""
     lines = [f"Mode: {report['mode']}, {report['cpus']} CPUs, {report['started']}.", ""]
     sections = report["sections"]
-    if "throughput" in sections and "cases" in sections["throughput"]:
-        lines += ["| concurrency | rows | s/row | chunks (in flight x rows each) | ideal s | processing s | "
-                  "processing / ideal | efficiency | batch wall s |", "|---|---|---|---|---|---|---|---|---|"]
-        for c in sections["throughput"]["cases"]:
-            lines.append(f"| {c['concurrency']} | {c['rows']:,} | {c['latency_s']} | {c['chunks']} "
-                         f"({c['chunks_in_flight']} x {c['rows_per_chunk_in_flight']}) | {c['ideal_s']} | "
-                         f"{c['processing_s']} | {c['ratio_to_ideal']} | {c['efficiency']} | {c['wall_s']} |")
-        lines.append("")
-    if "cli" in sections and "command_wall_s" in sections["cli"]:
+    if "cases" in sections.get("throughput", {}):
+        lines += _table(
+            ["concurrency", "rows", "s/row", "chunks (in flight x rows each)", "ideal s", "processing s",
+             "processing / ideal", "efficiency", "batch wall s"],
+            [[c["concurrency"], f"{c['rows']:,}", c["latency_s"],
+              f"{c['chunks']} ({c['chunks_in_flight']} x {c['rows_per_chunk_in_flight']})", c["ideal_s"],
+              c["processing_s"], c["ratio_to_ideal"], c["efficiency"], c["wall_s"]]
+             for c in sections["throughput"]["cases"]])
+    if "command_wall_s" in sections.get("cli", {}):
         c = sections["cli"]
         lines += [f"`batchorch run`, {c['rows']:,} rows, {c['latency_s']} s/row, concurrency {c['concurrency']}: "
                   f"{c['command_wall_s']} s for the whole command (target 2 x ideal + 60 = {c['target_wall_s']} s: "
                   f"{'met' if c['meets_target'] else 'MISSED'}), processing {c['processing_s']} s "
                   f"(ideal {c['ideal_s']}), {c['rows_out']:,} rows in the output CSV.", ""]
-    if "overhead" in sections and "cases" in sections["overhead"]:
-        lines += ["| rows | chunk_rows | chunks | processing s | rows/s | batch wall s |", "|---|---|---|---|---|---|"]
-        for c in sections["overhead"]["cases"]:
-            lines.append(f"| {c['rows']:,} | {c['chunk_rows']} | {c['chunks']} | {c['processing_s']} | "
-                         f"{c['rows_per_s']:,} | {c['wall_s']} |")
-        lines.append("")
-    if "analysis" in sections and "sizes" in sections["analysis"]:
-        lines += ["| CSV MiB | rows | analyze_csv s | MiB/s | peak RSS MiB | pyarrow open_csv s | pyarrow peak RSS MiB |",
-                  "|---|---|---|---|---|---|---|"]
-        for a in sections["analysis"]["sizes"]:
-            lines.append(f"| {a['size_mb']:,} | {a['rows']:,} | {a['analyze']['seconds']:.2f} | "
-                         f"{a['analyze']['mb_per_s']:.0f} | {a['analyze']['peak_rss_mb']:.0f} | "
-                         f"{a['pyarrow']['seconds']:.2f} | {a['pyarrow']['peak_rss_mb']:.0f} |")
-        lines.append("")
-    if "results" in sections and "assemble" in sections["results"]:
+    if "cases" in sections.get("overhead", {}):
+        lines += _table(["rows", "chunk_rows", "chunks", "processing s", "rows/s", "batch wall s"],
+                        [[f"{c['rows']:,}", c["chunk_rows"], c["chunks"], c["processing_s"], f"{c['rows_per_s']:,}",
+                          c["wall_s"]] for c in sections["overhead"]["cases"]])
+    if "sizes" in sections.get("analysis", {}):
+        lines += _table(
+            ["CSV MiB", "rows", "analyze_csv s", "MiB/s", "peak RSS MiB", "pyarrow open_csv s", "pyarrow peak RSS MiB"],
+            [[f"{a['size_mb']:,}", f"{a['rows']:,}", f"{a['analyze']['seconds']:.2f}",
+              f"{a['analyze']['mb_per_s']:.0f}", f"{a['analyze']['peak_rss_mb']:.0f}",
+              f"{a['pyarrow']['seconds']:.2f}", f"{a['pyarrow']['peak_rss_mb']:.0f}"]
+             for a in sections["analysis"]["sizes"]])
+    if "assemble" in sections.get("results", {}):
         r = sections["results"]
-        lines += ["| results, " + f"{r['rows']:,} rows in {r['parts']:,} parts ({r['output_mb']} MiB)" +
-                  " | seconds | peak RSS MiB |", "|---|---|---|"]
-        for label, key in (("write_output_csv, moto S3 -> moto S3", "assemble"),
-                           ("pyarrow read + write, local files (baseline)", "pyarrow"),
-                           ("pyarrow read + write, moto S3 -> moto S3", "pyarrow_s3")):
-            lines.append(f"| {label} | {r[key]['seconds']:.2f} | {r[key]['peak_rss_mb']:.0f} |")
-        lines += ["", f"Ratio to the baseline: x{r['ratio_vs_pyarrow']} (to pyarrow on moto S3: "
+        lines += _table(
+            [f"results, {r['rows']:,} rows in {r['parts']:,} parts ({r['output_mb']} MiB)", "seconds", "peak RSS MiB"],
+            [[label, f"{r[key]['seconds']:.2f}", f"{r[key]['peak_rss_mb']:.0f}"]
+             for label, key in (("write_output_csv, moto S3 -> moto S3", "assemble"),
+                                ("pyarrow read + write, local files (baseline)", "pyarrow"),
+                                ("pyarrow read + write, moto S3 -> moto S3", "pyarrow_s3"))])
+        lines += [f"Ratio to the baseline: x{r['ratio_vs_pyarrow']} (to pyarrow on moto S3: "
                   f"x{r['ratio_vs_pyarrow_s3']}); write_output_csv peak RSS at a tenth of the rows: "
                   f"{r.get('assemble_peak_rss_mb_at_10pct_rows', 0):.0f} MiB.", ""]
-    if "dag_parse" in sections and "files" in sections["dag_parse"]:
-        lines += ["| DAG file | DAGs | import s (airflow.sdk loaded) | of which not boto3 | cold interpreter s |",
-                  "|---|---|---|---|---|"]
-        for f in sections["dag_parse"]["files"]:
-            lines.append(f"| {f['file']} | {', '.join(f['dags'])} | {f['file_s']:.3f} | {f['own_s']:.3f} | "
-                         f"{f['cold_s']:.3f} |")
-        lines.append("")
-    if "chaos" in sections and sections["chaos"].get("cases"):
-        lines += ["| chaos case | rows in | rows out | duplicates | lost | notes |", "|---|---|---|---|---|---|"]
-        for c in sections["chaos"]["cases"]:
-            lines.append(f"| {c['case']} | {c['rows_in']} | {c['rows_out']} | {c['duplicates']} | {c['lost']} | "
-                         f"{c.get('notes', '')} |")
-        lines.append("")
+    if "files" in sections.get("dag_parse", {}):
+        lines += _table(
+            ["DAG file", "DAGs", "import s (airflow.sdk loaded)", "of which not boto3", "cold interpreter s"],
+            [[f["file"], ", ".join(f["dags"]), f"{f['file_s']:.3f}", f"{f['own_s']:.3f}", f"{f['cold_s']:.3f}"]
+             for f in sections["dag_parse"]["files"]])
+    if sections.get("chaos", {}).get("cases"):
+        lines += _table(["chaos case", "rows in", "rows out", "duplicates", "lost", "notes"],
+                        [[c["case"], c["rows_in"], c["rows_out"], c["duplicates"], c["lost"], c.get("notes", "")]
+                         for c in sections["chaos"]["cases"]])
     return "\n".join(lines)
 
 
