@@ -101,7 +101,7 @@ def test_monitor_killed_and_retried_reattaches(chaos_aws, report):
     sfn = aws.client("stepfunctions")
     texts = [f"row {i}" for i in range(40)]
     csv_uri = put_csv(s3, aws.bucket, texts)
-    with workers(aws, 1, env={"BATCHORCH_TEST_AGENT_LATENCY": "0.1"}):
+    with workers(aws, 1, env={"BATCHORCH_TEST_AGENT_LATENCY": "0.2"}):  # 4 s of work: still RUNNING when polled
         config, arn = start_batch(aws, s3, csv_uri, agents.spec("slow"), chunk_rows=10, concurrency=2)
         monitor = subprocess.Popen([sys.executable, "-m", "tests.chaos.monitor", aws.endpoint_url, arn],
                                    stdout=subprocess.PIPE, text=True)
