@@ -130,7 +130,14 @@ class ChunkWorker:
         chunk = ChunkSpec.model_validate(body["chunk"])
         keep_alive = asyncio.create_task(self._keep_invisible(message["ReceiptHandle"]))
         try:
-            summary = await self.process_chunk(body["config_uri"], chunk)
+            try:
+                summary = await self.process_chunk(body["config_uri"], chunk)
+            except ChunkError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a bug or a library failing outside a row: answer, don't hang
+                # Unanswered, the chunk would go to the dead-letter queue and its task wait out its 24 h timeout.
+                log.exception("chunk %s: unexpected error", chunk.chunk)
+                raise ChunkError(f"chunk {chunk.chunk}: unexpected {type(exc).__name__}: {exc}", retryable=True) from exc
             answer = {"chunk": summary.chunk, "rows": summary.rows, "failed": summary.failed}
             await asyncio.to_thread(self._answer, self.sfn.send_task_success, taskToken=token, output=json.dumps(answer))
             self.chunks_done += 1
