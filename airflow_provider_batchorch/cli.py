@@ -56,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     _aws_arguments(worker)
     worker.add_argument("--queue", default="batchorch-chunks")
     worker.add_argument("--progress-table", default="batchorch-progress")
-    worker.add_argument("--max-chunks", type=int, default=8, help="chunks processed at once by this worker")
+    worker.add_argument("--max-chunks", type=int, default=32, help="chunks processed at once by this worker")
     worker.add_argument("--idle-exit-seconds", type=float, help="exit after this long without work")
 
     registry = commands.add_parser("registry", help="agents: built-in, a registry file, the AgentRegistry table")

@@ -93,7 +93,7 @@ def test_worker_command_is_batchorch_worker(services):
     args = _parser().parse_args(worker["command"][1:])
     names = ProcessorNames()
     assert (args.command, args.queue, args.progress_table, args.max_chunks) == (
-        "worker", names.queue, names.progress_table, 8)
+        "worker", names.queue, names.progress_table, 32)
     assert worker["environment"]["BATCHORCH_AWS_ENDPOINT_URL"] == "http://aws:5000"  # the worker's default endpoint
 
 
@@ -165,7 +165,7 @@ def test_secrets_must_be_set_everything_else_has_a_default():
     with pytest.raises(MissingVariable, match="AIRFLOW_JWT_SECRET"):
         load_compose({})
     compose = load_compose({"AIRFLOW_JWT_SECRET": "x", "AIRFLOW_API_SECRET_KEY": "y"})
-    assert compose["services"]["worker"]["command"][-1] == "8"
+    assert compose["services"]["worker"]["command"][-1] == "32"
 
 
 @pytest.fixture
