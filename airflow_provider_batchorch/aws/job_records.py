@@ -17,6 +17,7 @@ from typing import Any, Mapping
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from airflow_provider_batchorch.aws.dynamodb_tables import ensure_table
 from airflow_provider_batchorch.aws.batch_store import load_profile
 from airflow_provider_batchorch.aws.progress import read_counts
 from airflow_provider_batchorch.aws.s3_uri import join_uri, parse_s3_uri
@@ -43,37 +44,23 @@ def jobs_table_name() -> str:
 
 
 def ensure_jobs_table(ddb, table: str | None = None) -> str:
-    """Create the table and its ``recent`` index unless they exist (emulator and local use; on AWS the
-    CloudFormation stack creates it). Returns the table name."""
-    table = table or jobs_table_name()
-    try:
-        ddb.describe_table(TableName=table)
-        return table
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "ResourceNotFoundException":
-            raise
-    try:
-        ddb.create_table(
-            TableName=table,
-            KeySchema=[{"AttributeName": "batch_id", "KeyType": "HASH"}],
-            AttributeDefinitions=[
-                {"AttributeName": "batch_id", "AttributeType": "S"},
-                {"AttributeName": "kind", "AttributeType": "S"},
-                {"AttributeName": "started_at", "AttributeType": "S"},
-            ],
-            GlobalSecondaryIndexes=[{
-                "IndexName": RECENT_INDEX,
-                "KeySchema": [{"AttributeName": "kind", "KeyType": "HASH"},
-                              {"AttributeName": "started_at", "KeyType": "RANGE"}],
-                "Projection": {"ProjectionType": "ALL"},
-            }],
-            BillingMode="PAY_PER_REQUEST",
-        )
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "ResourceInUseException":
-            raise
-    ddb.get_waiter("table_exists").wait(TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
-    return table
+    """Create the table and its ``recent`` index unless they exist. Returns the table name."""
+    return ensure_table(
+        ddb,
+        table or jobs_table_name(),
+        KeySchema=[{"AttributeName": "batch_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[
+            {"AttributeName": "batch_id", "AttributeType": "S"},
+            {"AttributeName": "kind", "AttributeType": "S"},
+            {"AttributeName": "started_at", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[{
+            "IndexName": RECENT_INDEX,
+            "KeySchema": [{"AttributeName": "kind", "KeyType": "HASH"},
+                          {"AttributeName": "started_at", "KeyType": "RANGE"}],
+            "Projection": {"ProjectionType": "ALL"},
+        }],
+    )
 
 
 def put_job_record(ddb, record: JobRecord, table: str | None = None) -> None:

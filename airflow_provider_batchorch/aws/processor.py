@@ -10,6 +10,7 @@ import re
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, Field
 
+from airflow_provider_batchorch.aws.dynamodb_tables import ensure_table
 from airflow_provider_batchorch.aws.s3_uri import join_uri, parse_s3_uri
 from airflow_provider_batchorch.aws.state_machine import definition_text
 from airflow_provider_batchorch.core.models import BatchConfig
@@ -65,23 +66,12 @@ def _ensure_queue(sqs, names: ProcessorNames) -> str:
 
 
 def _ensure_progress_table(ddb, table: str) -> None:
-    try:
-        ddb.describe_table(TableName=table)
-        return
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "ResourceNotFoundException":
-            raise
-    try:
-        ddb.create_table(
-            TableName=table,
-            KeySchema=[{"AttributeName": "batch_id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "batch_id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "ResourceInUseException":
-            raise
-    ddb.get_waiter("table_exists").wait(TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    ensure_table(
+        ddb,
+        table,
+        KeySchema=[{"AttributeName": "batch_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "batch_id", "AttributeType": "S"}],
+    )
 
 
 def _ensure_state_machine(sfn, names: ProcessorNames) -> str:

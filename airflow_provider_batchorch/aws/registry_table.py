@@ -15,6 +15,7 @@ from typing import Any, Iterable
 
 from botocore.exceptions import ClientError
 
+from airflow_provider_batchorch.aws.dynamodb_tables import ensure_table
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
 from airflow_provider_batchorch.core.errors import RegistryError
 from airflow_provider_batchorch.core.registry import AgentRegistry, parse_agent_spec
@@ -29,26 +30,14 @@ def _error_code(error: ClientError) -> str:
 
 def create_registry_table(ddb: Any, name: str = TABLE_NAME) -> str:
     """Create the table (on-demand billing) unless it exists; wait until it is active. Returns its name."""
-    try:
-        ddb.describe_table(TableName=name)
-        return name
-    except ClientError as exc:
-        if _error_code(exc) != "ResourceNotFoundException":
-            raise
-    try:
-        ddb.create_table(
-            TableName=name,
-            KeySchema=[{"AttributeName": "agent_name", "KeyType": "HASH"},
-                       {"AttributeName": "version", "KeyType": "RANGE"}],
-            AttributeDefinitions=[{"AttributeName": "agent_name", "AttributeType": "S"},
-                                  {"AttributeName": "version", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-    except ClientError as exc:
-        if _error_code(exc) != "ResourceInUseException":  # created concurrently: fine
-            raise
-    ddb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
-    return name
+    return ensure_table(
+        ddb,
+        name,
+        KeySchema=[{"AttributeName": "agent_name", "KeyType": "HASH"},
+                   {"AttributeName": "version", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": "agent_name", "AttributeType": "S"},
+                              {"AttributeName": "version", "AttributeType": "S"}],
+    )
 
 
 def agent_item(spec: AgentSpec) -> dict[str, Any]:
