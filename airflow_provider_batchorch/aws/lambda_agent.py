@@ -13,21 +13,17 @@ import json
 from typing import Any
 
 from airflow_provider_batchorch.aws.agent_output import structured_output_of, tokens_of
-from airflow_provider_batchorch.core.adaptive_concurrency import AdaptiveConcurrencyLimiter
+from airflow_provider_batchorch.aws.deployed_agent import DeployedAgent, agent_client
 from airflow_provider_batchorch.core.agent_spec import AgentSpec, LambdaInvocation
-from airflow_provider_batchorch.core.errors import AgentRowError, RegistryError
+from airflow_provider_batchorch.core.errors import AgentRowError
 from airflow_provider_batchorch.core.invocation import AgentResult
-from airflow_provider_batchorch.core.retry import RetryPolicy, call_with_retries, row_error_for
+from airflow_provider_batchorch.core.retry import call_with_retries, row_error_for
 
 MAX_REASON = 200
 
 
 def lambda_client(region: str | None = None, endpoint_url: str | None = None) -> Any:
-    import boto3
-    from botocore.config import Config
-
-    config = Config(retries={"mode": "standard", "total_max_attempts": 1}, read_timeout=900, connect_timeout=10)
-    return boto3.client("lambda", region_name=region, endpoint_url=endpoint_url, config=config)
+    return agent_client("lambda", region, endpoint_url, read_timeout=900)
 
 
 def function_error(function_name: str, kind: str, payload: bytes) -> AgentRowError:
@@ -44,22 +40,10 @@ def function_error(function_name: str, kind: str, payload: bytes) -> AgentRowErr
     return AgentRowError(message, detail=f"{error_type} in Lambda function {function_name}")
 
 
-class LambdaAgent:
-    def __init__(
-        self,
-        spec: AgentSpec,
-        *,
-        client: Any = None,
-        retry_policy: RetryPolicy | None = None,
-        limiter: AdaptiveConcurrencyLimiter | None = None,
-    ) -> None:
-        invocation = spec.invocation
-        if not isinstance(invocation, LambdaInvocation):
-            raise RegistryError(f"agent {spec.name!r} is not a lambda agent (invocation kind {invocation.kind!r}).")
-        self.invocation = invocation
-        self.client = client or lambda_client(invocation.region, invocation.endpoint_url)
-        self.retry_policy = retry_policy or RetryPolicy(max_attempts=invocation.max_attempts)
-        self.limiter = limiter or AdaptiveConcurrencyLimiter(max_limit=1000)
+class LambdaAgent(DeployedAgent):
+    invocation_type = LambdaInvocation
+    service = "lambda"
+    client_config = {"read_timeout": 900}
 
     def _invoke(self, payload: bytes) -> dict[str, Any]:
         request: dict[str, Any] = {

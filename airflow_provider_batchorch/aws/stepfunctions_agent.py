@@ -15,22 +15,19 @@ import uuid
 from typing import Any
 
 from airflow_provider_batchorch.aws.agent_output import structured_output_of, tokens_of
+from airflow_provider_batchorch.aws.deployed_agent import DeployedAgent, agent_client
 from airflow_provider_batchorch.core.adaptive_concurrency import AdaptiveConcurrencyLimiter
 from airflow_provider_batchorch.core.agent_spec import AgentSpec, StepFunctionsInvocation
-from airflow_provider_batchorch.core.errors import AgentRowError, RegistryError
+from airflow_provider_batchorch.core.errors import AgentRowError
 from airflow_provider_batchorch.core.invocation import AgentResult
-from airflow_provider_batchorch.core.retry import RetryPolicy, call_with_retries, row_error_for
+from airflow_provider_batchorch.core.retry import call_with_retries, row_error_for
 
 MAX_POLL_INTERVAL = 5.0
 ENDED = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
 
 def stepfunctions_client(region: str | None = None, endpoint_url: str | None = None) -> Any:
-    import boto3
-    from botocore.config import Config
-
-    config = Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=10)
-    return boto3.client("stepfunctions", region_name=region, endpoint_url=endpoint_url, config=config)
+    return agent_client("stepfunctions", region, endpoint_url)
 
 
 def execution_failure(description: dict[str, Any]) -> AgentRowError:
@@ -41,24 +38,9 @@ def execution_failure(description: dict[str, Any]) -> AgentRowError:
     return AgentRowError(reason, detail=cause[:300])
 
 
-class StepFunctionsAgent:
-    def __init__(
-        self,
-        spec: AgentSpec,
-        *,
-        client: Any = None,
-        retry_policy: RetryPolicy | None = None,
-        limiter: AdaptiveConcurrencyLimiter | None = None,
-    ) -> None:
-        invocation = spec.invocation
-        if not isinstance(invocation, StepFunctionsInvocation):
-            raise RegistryError(
-                f"agent {spec.name!r} is not a stepfunctions agent (invocation kind {invocation.kind!r})."
-            )
-        self.invocation = invocation
-        self.client = client or stepfunctions_client(invocation.region, invocation.endpoint_url)
-        self.retry_policy = retry_policy or RetryPolicy(max_attempts=invocation.max_attempts)
-        self.limiter = limiter or AdaptiveConcurrencyLimiter(max_limit=1000)
+class StepFunctionsAgent(DeployedAgent):
+    invocation_type = StepFunctionsInvocation
+    service = "stepfunctions"
 
     async def _aws(self, operation: str, limiter: AdaptiveConcurrencyLimiter | None = None, **request: Any) -> Any:
         method = getattr(self.client, operation)
