@@ -20,3 +20,14 @@ class BatchExecutionLink(BaseAwsLink):
         if not execution_arn:
             return ""
         return super().format_link(execution_arn=quote_plus(execution_arn), **kwargs)
+
+    @classmethod
+    def persist_for(cls, context, operator, execution_arn: str | None) -> None:
+        """Record the link of ``operator`` (an AWS operator or sensor: its hook gives region and partition)."""
+        cls.persist(
+            context=context,
+            operator=operator,
+            region_name=operator.hook.conn_region_name,
+            aws_partition=operator.hook.conn_partition,
+            execution_arn=execution_arn,
+        )

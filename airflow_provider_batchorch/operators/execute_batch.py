@@ -61,13 +61,7 @@ class ExecuteBatchOperator(AwsBaseOperator[BatchorchHook]):
         refs = ensure_processor(self.hook.sfn, self.hook.sqs, self.hook.dynamodb, names)
         name = self.name or execution_name(context["ti"].dag_id, context["run_id"])
         arn, attached = start_or_attach_execution(self.hook.sfn, refs, config, self.manifest_uri, name)
-        BatchExecutionLink.persist(
-            context=context,
-            operator=self,
-            region_name=self.hook.conn_region_name,
-            aws_partition=self.hook.conn_partition,
-            execution_arn=arn,
-        )
+        BatchExecutionLink.persist_for(context, self, arn)
         if attached:
             self.log.info("Re-attached to the execution this DAG run already started: %s", arn)
         else:

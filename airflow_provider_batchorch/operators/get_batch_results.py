@@ -37,13 +37,7 @@ class GetBatchResultsOperator(AwsBaseOperator[BatchorchHook]):
         self.execution_arn = execution_arn
 
     def execute(self, context: Context) -> dict[str, Any]:
-        BatchExecutionLink.persist(
-            context=context,
-            operator=self,
-            region_name=self.hook.conn_region_name,
-            aws_partition=self.hook.conn_partition,
-            execution_arn=self.execution_arn,
-        )
+        BatchExecutionLink.persist_for(context, self, self.execution_arn)
         config = BatchConfig.model_validate(self.config)
         summary = assemble_results(self.hook.s3, self.hook.sfn, config, self.execution_arn)
         log = self.log.info if summary.status == "SUCCEEDED" else self.log.warning

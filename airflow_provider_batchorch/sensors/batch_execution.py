@@ -71,13 +71,7 @@ class BatchExecutionSensor(AwsBaseSensor[BatchorchHook]):
         self.deferrable = deferrable
 
     def execute(self, context: Context) -> Any:
-        BatchExecutionLink.persist(
-            context=context,
-            operator=self,
-            region_name=self.hook.conn_region_name,
-            aws_partition=self.hook.conn_partition,
-            execution_arn=self.execution_arn,
-        )
+        BatchExecutionLink.persist_for(context, self, self.execution_arn)
         if not self.deferrable:
             return super().execute(context)
         done = self.poke(context)
