@@ -23,7 +23,8 @@ from airflow_provider_batchorch.plugins.slack import (
     SlackCommandSettings,
     create_slack_app,
 )
-from tests.chat.conftest import SIGNING_SECRET, serve
+from tests.chat.conftest import SIGNING_SECRET
+from tests.support.asgi_server import serve
 from tests.chat.fake_airflow_api import FakeAirflowApi
 from tests.chat.test_slack_messages import SUMMARY
 

@@ -11,28 +11,17 @@ Each is recorded with ``record_job`` exactly as the operators do: once started, 
 
 from __future__ import annotations
 
-import atexit
-import os
-import shutil
-import tempfile
-import threading
-import time
 import types
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
-from airflow_provider_batchorch.local_airflow import PACKAGE_DAGS_FOLDER, configure_environment
+from tests.support.asgi_server import serve
+
 
 ROOT = Path(__file__).resolve().parents[2]
 DAG_ID = "batch_orchestrator"
-
-# A throwaway Airflow for the plugin and metrics tests, unless another conftest (tests/airflow) set one up.
-if os.environ.get("AIRFLOW__CORE__DAGS_FOLDER") != str(PACKAGE_DAGS_FOLDER):
-    _HOME = configure_environment(tempfile.mkdtemp(prefix="batchorch-test-dashboard-airflow-"))
-    atexit.register(shutil.rmtree, _HOME, ignore_errors=True)
-
 
 def _clients(aws):
     return types.SimpleNamespace(s3=aws.client("s3"), sfn=aws.client("stepfunctions"), dynamodb=aws.client("dynamodb"))
@@ -124,10 +113,8 @@ def recorded_jobs(dashboard_aws):
 @pytest.fixture(scope="session")
 def dashboard_url(dashboard_aws, recorded_jobs):
     """The dashboard app served by uvicorn on a free 127.0.0.1 port, mounted where Airflow mounts it."""
-    import uvicorn
     from fastapi import FastAPI
 
-    from airflow_provider_batchorch.aws.embedded import free_port
     from airflow_provider_batchorch.aws.job_records import AwsJobSource
     from airflow_provider_batchorch.plugins.dashboard_app import create_dashboard_app
 
@@ -137,14 +124,5 @@ def dashboard_url(dashboard_aws, recorded_jobs):
 
     root = FastAPI()
     root.mount("/batchorch-dashboard", create_dashboard_app(source))
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(root, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline, "the dashboard server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/batchorch-dashboard/"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(root, path="/batchorch-dashboard/") as url:
+        yield url
