@@ -3,21 +3,30 @@
 ``OutputValidator(schema)`` compiles the schema once (its ``$schema`` dialect, Draft 2020-12 when absent);
 ``validate(output)`` accepts a dict (or a pydantic model), or the raw text / bytes of a JSON object, and
 returns the dict or raises ``InvalidAgentOutput`` (not a JSON object) or ``SchemaViolation``.
+
+Formats are checked (``uri``, ``hostname``, ``email``, ``date``, ``date-time``, ``ipv4``, ``ipv6``, ``uuid``, ...)
+with jsonschema's format checker of the dialect, one per dialect for the whole process. jsonschema skips a format
+whose optional package is missing (``rfc3986-validator`` for uri, ``fqdn`` for hostname, ``rfc3339-validator``
+for date-time): a schema that uses such a format is refused instead of passing every value.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError, ValidationError, best_match, relevance
 from jsonschema.validators import validator_for
 
 from airflow_provider_batchorch.core.errors import AgentRowError, RegistryError
 
 _MAX_MESSAGE = 200
+# Formats an output schema may rely on, and the package jsonschema needs to check the ones not in its core.
+CHECKED_FORMATS = {"uri": "rfc3986-validator", "hostname": "fqdn", "email": "", "date": "", "date-time":
+                   "rfc3339-validator", "ipv4": "", "ipv6": "", "uuid": ""}
 _FENCE = re.compile(r"^```(?:json)?\s*\n?(.*?)\n?```$", re.DOTALL | re.IGNORECASE)
 
 
@@ -87,6 +96,30 @@ def parse_output(output: Any) -> dict[str, Any]:
     return value
 
 
+@lru_cache(maxsize=None)
+def format_checker(validator_class: type) -> FormatChecker:
+    """The dialect's format checker, built once per process and shared by every agent's validator."""
+    return validator_class.FORMAT_CHECKER
+
+
+def _formats_in(schema: Any) -> set[str]:
+    if isinstance(schema, dict):
+        found = {schema["format"]} if isinstance(schema.get("format"), str) else set()
+        return found.union(*(_formats_in(value) for key, value in schema.items() if key not in ("const", "enum",
+                                                                                                 "default", "examples")))
+    if isinstance(schema, list):
+        return set().union(*(_formats_in(item) for item in schema))
+    return set()
+
+
+def _refuse_unchecked_formats(schema: dict[str, Any], checker: FormatChecker) -> None:
+    unchecked = sorted(name for name in _formats_in(schema) & set(CHECKED_FORMATS) if name not in checker.checkers)
+    if unchecked:
+        packages = ", ".join(sorted({CHECKED_FORMATS[name] for name in unchecked}))
+        raise RegistryError(f"output_schema uses format {', '.join(unchecked)}, which cannot be checked here",
+                            hint=f"Install {packages} (a dependency of airflow-provider-batchorch).")
+
+
 class OutputValidator:
     """A compiled output schema. Raises ``RegistryError`` at construction when the schema itself is invalid."""
 
@@ -96,8 +129,10 @@ class OutputValidator:
             cls.check_schema(schema)
         except SchemaError as exc:
             raise RegistryError(f"output_schema is not a valid JSON Schema: {exc.message}") from None
+        checker = format_checker(cls)
+        _refuse_unchecked_formats(schema, checker)
         self.schema = schema
-        self._validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
+        self._validator = cls(schema, format_checker=checker)
 
     def errors(self, output: dict[str, Any]) -> list[str]:
         """Every problem of an already parsed output, the most relevant first (empty when valid)."""

@@ -9,6 +9,7 @@ import pytest
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
 from airflow_provider_batchorch.core.errors import AgentRowError
 from airflow_provider_batchorch.core.llm_agent import LlmAgent
+from airflow_provider_batchorch.core.output_validation import OutputValidator, SchemaViolation
 from airflow_provider_batchorch.core.retry import RetryPolicy
 from tests.support.openai_stub_server import OpenAIStubServer, Reply, StubRequest, answer
 
@@ -38,6 +39,12 @@ SCHEMA = {
             },
         },
         "founded": {"type": "string", "format": "date"},
+        "homepage": {"type": "string", "format": "uri"},
+        "domain": {"type": "string", "format": "hostname"},
+        "updated_at": {"type": "string", "format": "date-time"},
+        "server_ipv4": {"type": "string", "format": "ipv4"},
+        "server_ipv6": {"type": "string", "format": "ipv6"},
+        "record_id": {"type": "string", "format": "uuid"},
         "rating": {"type": "integer", "multipleOf": 5},
         "kind": {"const": "company"},
     },
@@ -56,6 +63,12 @@ GOOD = {
     "address": {"city": "Paris", "zip": "75001"},
     "contacts": [{"email": "ceo@acme.example", "role": "CEO"}],
     "founded": "1999-05-01",
+    "homepage": "https://acme.example/about?lang=en",
+    "domain": "www.acme.example",
+    "updated_at": "2024-05-01T10:30:00Z",
+    "server_ipv4": "192.0.2.10",
+    "server_ipv6": "2001:db8::10",
+    "record_id": "3f2b8c1e-9d4a-4e7b-8a6f-1c2d3e4f5a6b",
     "rating": 15,
     "kind": "company",
 }
@@ -104,6 +117,12 @@ CORPUS = [
     ("array object item missing required", good(contacts=[{"role": "CEO"}]), "email"),
     ("format email", good(contacts__0__email="not-an-email"), "contacts[0].email"),
     ("format date", good(founded="yesterday"), "founded"),
+    ("format uri", good(homepage="acme dot example"), "homepage"),
+    ("format hostname", good(domain="-acme-.example"), "domain"),
+    ("format date-time", good(updated_at="2024-05-01 10:30"), "updated_at"),
+    ("format ipv4", good(server_ipv4="300.1.2.3"), "server_ipv4"),
+    ("format ipv6", good(server_ipv6="2001:db8::10::1"), "server_ipv6"),
+    ("format uuid", good(record_id="3f2b8c1e-9d4a"), "record_id"),
     ("empty string below minLength", good(company=""), "company"),
     ("string above maxLength", good(company="x" * 41), "company"),
     ("multipleOf", good(rating=7), "rating"),
@@ -142,6 +161,35 @@ def make_agent(base_url):
         invocation={"kind": "llm", "model": "stub", "base_url": base_url, "max_retries": 1},
     )
     return LlmAgent(spec, retry_policy=RetryPolicy(max_attempts=2, initial_wait=0.01))
+
+
+# (format, a value that conforms): each accepted as the only formatted value of an otherwise good answer
+GOOD_FORMATS = [
+    ("uri", "homepage", "urn:isbn:0451450523"),
+    ("hostname", "domain", "localhost"),
+    ("email", "contacts__0__email", "first.last+tag@sub.acme.example"),
+    ("date", "founded", "2024-02-29"),
+    ("date-time", "updated_at", "2024-05-01T10:30:00.250+02:00"),
+    ("ipv4", "server_ipv4", "10.0.0.255"),
+    ("ipv6", "server_ipv6", "::ffff:192.0.2.1"),
+    ("uuid", "record_id", "00000000-0000-0000-0000-000000000000"),
+]
+
+
+@pytest.mark.parametrize("name, path, value", GOOD_FORMATS, ids=[f for f, _, _ in GOOD_FORMATS])
+def test_a_value_of_each_format_is_accepted_and_a_wrong_one_is_named(name, path, value):
+    validator = OutputValidator(SCHEMA)
+    assert validator.validate(good(**{path: value})) == json.loads(good(**{path: value}))
+    bad = next(raw for kind, raw, _ in CORPUS if kind == f"format {name}")
+    with pytest.raises(SchemaViolation, match=f"is not a '{name}'"):
+        validator.validate(bad)
+
+
+def test_every_format_the_schema_uses_is_checked_by_one_shared_checker():
+    checked = {"uri", "hostname", "email", "date", "date-time", "ipv4", "ipv6", "uuid"}
+    first, second = OutputValidator(SCHEMA), OutputValidator({"type": "object"})
+    assert checked <= set(first._validator.format_checker.checkers)  # no optional package missing
+    assert first._validator.format_checker is second._validator.format_checker  # built once, not per agent or row
 
 
 def test_the_corpus_has_at_least_20_kinds():
@@ -188,3 +236,16 @@ def test_a_valid_object_in_a_markdown_fence_is_accepted(server):
     with OpenAIStubServer(lambda r: answer(answers.get(r.row["id"], GOOD))) as fenced_server:
         result = asyncio.run(make_agent(fenced_server.base_url)({"id": "fenced"}))
     assert result.output == GOOD
+
+
+def test_a_format_that_cannot_be_checked_here_refuses_the_schema_instead_of_passing_every_value():
+    from jsonschema import FormatChecker
+
+    from airflow_provider_batchorch.core.errors import RegistryError
+    from airflow_provider_batchorch.core.output_validation import _refuse_unchecked_formats
+
+    without_uri = FormatChecker(formats=["email"])  # what jsonschema has when rfc3986-validator is not installed
+    with pytest.raises(RegistryError, match="format uri.*rfc3986-validator"):
+        _refuse_unchecked_formats({"properties": {"homepage": {"format": "uri"}}}, without_uri)
+    _refuse_unchecked_formats({"properties": {"email": {"format": "email"}, "phone": {"format": "phone"}}},
+                              without_uri)
