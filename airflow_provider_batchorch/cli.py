@@ -33,9 +33,10 @@ def _parser() -> argparse.ArgumentParser:
                      "back (--output: the merged CSV, default OUTPUT_retried.csv)")
     run.add_argument("--agent", required=True, help="agent name, e.g. company-enrichment-agent")
     run.add_argument("--registry", help="YAML/JSON agent registry file")
-    run.add_argument("--concurrency", type=int, default=10, help="agent calls in flight (default 10)")
-    run.add_argument("--timeout-seconds", type=float, default=60, help="per-row agent timeout (default 60)")
-    run.add_argument("--chunk-rows", type=int, default=100, help="rows per chunk task (default 100)")
+    # Numbers go to BatchRequest as written: its validation refuses 0, -1, 5.5 or abc with one line naming the range.
+    run.add_argument("--concurrency", default=10, help="agent calls in flight (default 10)")
+    run.add_argument("--timeout-seconds", default=60, help="per-row agent timeout (default 60)")
+    run.add_argument("--chunk-rows", default=100, help="rows per chunk task (default 100)")
     run.add_argument("--mapping", action="append", default=[], metavar="FIELD=COLUMN", help="explicit input mapping")
     run.add_argument("--output-field", action="append", default=[], dest="output_fields", help="only these outputs")
     run.add_argument("--encoding", help="CSV encoding when not UTF-8, e.g. cp1252")

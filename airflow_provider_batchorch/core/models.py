@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
+from airflow_provider_batchorch.core.number_limits import checked_number
 
 DataType = Literal["string", "integer", "float", "boolean", "date", "datetime", "empty"]
 
@@ -81,6 +82,12 @@ class BatchRequest(BaseModel):
         if not value:
             raise ValueError("csv_uri is empty: give s3://bucket/key.csv")
         return value
+
+    @field_validator("concurrency", "timeout_seconds", "chunk_rows", mode="wrap")
+    @classmethod
+    def _number_in_range(cls, value: object, handler, info: ValidationInfo) -> object:
+        """The ranges above are the only ones: a refusal names them (``core.number_limits``); true is no number."""
+        return checked_number(cls, info.field_name, value, handler)
 
 
 class BatchConfig(BaseModel):

@@ -2,8 +2,9 @@
 offline parser: the model only fills a ``RequestDraft``; ``finalize_draft`` decides what may run.
 
 The request text goes to the model between marker lines as untrusted data. Whatever the model answers, the
-CSV and output locations must appear in the request itself (a model cannot invent one), and the agent, the
-buckets and the limits are checked by the policy.
+CSV and output locations must appear in the request itself (a model cannot invent one), a number the offline
+reader finds in the request replaces the model's (a model cannot turn "-5 parallel workers" into 5, or drop a
+"concurrency 0"), and the agent, the buckets and the limits are checked by the policy.
 
 This module imports pydantic-ai, not Airflow.
 """
@@ -14,7 +15,7 @@ from pydantic_ai import Agent
 from pydantic_ai.models import Model
 
 from airflow_provider_batchorch.core.registry import AgentRegistry
-from airflow_provider_batchorch.core.request_parser import clean_chat_text
+from airflow_provider_batchorch.core.request_parser import clean_chat_text, numbers_in
 from airflow_provider_batchorch.core.request_policy import (
     EXAMPLE_REQUEST,
     ParsedRequest,
@@ -35,7 +36,10 @@ Rules:
 - Only use the agents listed below; they all have structured output. Use the agent's exact name.
 - csv_uri must be a CSV location written in the request (s3://bucket/key.csv or a file name). Never invent one.
 - output_uri only when the request says where to write the results.
-- Numbers: "25 parallel workers" means concurrency 25; "timeout 2 minutes" means timeout_seconds 120.
+- Numbers: "25 parallel workers" means concurrency 25; "timeout 2 minutes" means timeout_seconds 120. Copy each
+  number as written, even when it is zero, negative, fractional or very large: never round it, drop its sign,
+  or replace it with a default; the limits are checked after you. Put the words used in numbers_written; a value
+  that is no number ("concurrency abc") goes only there.
 - output_fields: only fields of the chosen agent that the request asks for; leave empty for all fields.
 - input_mapping: only when the request says which column feeds which input field.
 - When the request is ambiguous or lacks what you need, do not guess: set clarifying_question to one short
@@ -74,11 +78,17 @@ def draft_with_llm(text: str, registry: AgentRegistry, policy: RequestPolicy, mo
 
 
 def grounded(draft: RequestDraft, text: str) -> RequestDraft:
-    """The draft without locations the request does not contain: a model may not make up a CSV to read."""
+    """The draft without locations the request does not contain (a model may not make up a CSV to read), and with
+    the numbers the request writes as the offline reader reads them."""
     def written(uri: str | None) -> bool:
         return bool(uri) and (uri in text or uri.rstrip("/").split("/")[-1] in text)
 
+    numbers = numbers_in(text)  # what the request writes wins over the model's reading of it
+    read = {name: getattr(numbers, name) for name in numbers.numbers_written}
     return draft.model_copy(update={
+        **read,
+        "numbers_written": {**{k: v for k, v in draft.numbers_written.items() if k not in read},
+                            **numbers.numbers_written},
         "csv_uri": draft.csv_uri if written(draft.csv_uri) else None,
         "output_uri": draft.output_uri if written(draft.output_uri) else None,
         "csv_candidates": [uri for uri in draft.csv_candidates if written(uri)],

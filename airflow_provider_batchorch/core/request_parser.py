@@ -9,14 +9,15 @@ What it understands:
 - the agent: its name or an alias ("ticket classifier", "score customers"), else the agent whose name,
   capabilities and output fields best fit the goal words (``core.recommendation``); a close tie is a question;
 - numbers: "25 parallel workers", "concurrency 25", "10 at a time", "timeout 30s", "2 minutes per row",
-  "chunks of 500 rows" (digits or words up to a hundred);
+  "chunks of 500 rows" (digits or words up to a hundred), read as written: "-5 parallel workers" is -5, "1e9" is
+  a billion, "concurrency abc" is a number that cannot be read; the policy asks about each one out of range;
 - output fields: named ("industry and employee count", "suggested responses"), or listed ("fields: a, b");
   "all fields" means every field;
 - input mapping: ``company_name=Company``, "map company_name to Org", "use column 'Org Name' for company_name";
 - "only new rows" (incremental), an encoding ("encoding cp1252"), and a schedule ("every day"), which a chat
   request reports but does not set up.
 
-Anything a request says passes ``core.request_policy.finalize_draft``: allowed agents and buckets, capped limits.
+Anything a request says passes ``core.request_policy.finalize_draft``: allowed agents and buckets, checked limits.
 """
 
 from __future__ import annotations
@@ -47,30 +48,43 @@ _NUMBER_WORDS = {
     "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
     "sixty": 60, "hundred": 100, "a hundred": 100,
 }
-_NUM = r"(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + r")"
-_UNIT_REQUIRED = r"(ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?)"
+# A number as written, sign and exponent included (so "-5" is not read as 5); not the tail of a word or decimal.
+_NUM = (r"((?<![\w.])[-+\u2212]?(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+(?:\.\d+)?(?:e[-+]?\d+)?|\.\d+|"
+        + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + r"))")
+_UNIT_REQUIRED = r"(ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?)"
 _UNIT = _UNIT_REQUIRED + "?"
 _ROW_NOUNS = r"(?:rows?|records?|items?|lines?|calls?|requests?|compan(?:y|ies)|tickets?|address(?:es)?|products?|customers?)"
 
 _CONCURRENCY = [
     rf"\b(?:concurrency|parallelism)(?:\s+level)?\s*(?:of|=|:|to|at|is)?\s*{_NUM}\b",
-    rf"\b{_NUM}\s*(?:x\s+)?(?:parallel|concurrent|simultaneous)\b(?:\s+(?:workers?|executions?|calls?|requests?|"
+    rf"{_NUM}\s*(?:x\s+)?(?:parallel|concurrent|simultaneous)\b(?:\s+(?:workers?|executions?|calls?|requests?|"
     r"jobs?|tasks?|threads?|runs?|processes|invocations?|agents?))?",
-    rf"\b{_NUM}\s+(?:workers?|threads?)\b",
-    rf"\b{_NUM}\s+(?:{_ROW_NOUNS}\s+)?(?:at\s+(?:a|one)\s+time|in\s+parallel|at\s+once|concurrently|simultaneously)\b",
+    rf"{_NUM}\s+(?:workers?|threads?)\b",
+    rf"{_NUM}\s+(?:{_ROW_NOUNS}\s+)?(?:at\s+(?:a|one)\s+time|in\s+parallel|at\s+once|concurrently|simultaneously)\b",
     rf"\b(?:parallel|concurrent)\s+(?:workers?|calls?|executions?)\s*[:=]\s*{_NUM}\b",
 ]
 _TIMEOUT = [
     rf"\btime[- ]?out\s*(?:of|=|:|to|at|is|after)?\s*{_NUM}\s*{_UNIT}\b",
-    rf"\b{_NUM}\s*{_UNIT}\s+(?:time[- ]?out|limit)\b",
-    rf"\b{_NUM}[- ]?{_UNIT}[- ](?:time[- ]?out)\b",
+    rf"{_NUM}\s*{_UNIT}\s+(?:time[- ]?out|limit)\b",
+    rf"{_NUM}[- ]?{_UNIT}[- ](?:time[- ]?out)\b",
     rf"\b(?:max(?:imum)?\s+|at\s+most\s+|up\s+to\s+)?{_NUM}\s*{_UNIT_REQUIRED}\s+(?:per|for\s+each|each|a|an)\s+{_ROW_NOUNS}\b",
 ]
 _CHUNK_ROWS = [
     rf"\bchunks?\s+of\s+{_NUM}(?:\s+rows?)?\b",
-    rf"\b{_NUM}\s+rows?\s+(?:per|each|a|in\s+each)\s+chunk\b",
+    rf"{_NUM}\s+rows?\s+(?:per|each|a|in\s+each)\s+chunk\b",
     rf"\bchunk[_ ]?(?:rows|size)\s*(?:of|=|:)?\s*{_NUM}\b",
 ]
+# A setting named with something that is not a number after it ("concurrency abc"): asked about, not ignored.
+_WORD_AFTER = r"\s*(?P<sep>of|=|:|to|at|is)?\s*(?P<raw>[^\s,;]+)"
+_UNREADABLE = {
+    "concurrency": [rf"\b(?:concurrency|parallelism)(?:\s+level)?{_WORD_AFTER}"],
+    "timeout_seconds": [rf"\btime[- ]?out{_WORD_AFTER}"],
+    "chunk_rows": [rf"\bchunk[_ ]?(?:rows|size){_WORD_AFTER}", rf"\bchunks?\s+of{_WORD_AFTER}"],
+}
+_CLAUSE_END = re.compile(r"\s*(?:$|[,;.!?]|(?:and|with|then|but|please)\b)", re.I)
+_NOT_A_VALUE = {"and", "with", "then", "but", "please", "per", "for", "of", "the", "a", "an", "is", "at", "to", "in",
+                "on", "limit", "limits", "setting", "settings", "level", "rows", "row"}
+
 _ENCODING = re.compile(
     r"\b(?:encoding|encoded(?:\s+(?:in|as))?|charset)\s*(?:is|=|:|of)?\s*([a-z][\w-]*\d[\w-]*|latin-?1|utf-?8|ascii)\b"
     r"|\b(cp1252|windows-1252|latin-?1|iso-8859-\d+|utf-16(?:-?[lb]e)?|shift[_-]jis)\b",
@@ -166,9 +180,7 @@ def draft_from_text(text: str, registry: AgentRegistry, policy: RequestPolicy) -
     source = _Text(text)
     draft = RequestDraft()
     _read_locations(source, draft)
-    draft.concurrency = _first_number(source, _CONCURRENCY, as_int=True)
-    draft.timeout_seconds = _first_duration(source)
-    draft.chunk_rows = _first_number(source, _CHUNK_ROWS, as_int=True)
+    read_numbers(source, draft)
     draft.encoding = _read_encoding(source)
     draft.schedule = _read_schedule(source)
     draft.incremental = _consume(source, _INCREMENTAL)
@@ -226,9 +238,31 @@ def _file_words(uri: str) -> str:
 # --- numbers ---------------------------------------------------------------------------------------------
 
 
-def _number(raw: str) -> float:
-    raw = raw.lower().replace(",", "")
-    return float(_NUMBER_WORDS.get(raw, raw))
+def read_numbers(source: _Text, draft: RequestDraft) -> None:
+    """Concurrency, the per-row timeout and chunk rows as written (unrounded, sign kept), and the words used for
+    each in ``draft.numbers_written``; the policy checks them."""
+    for name, read in (("concurrency", lambda: _first_number(source, _CONCURRENCY)), ("timeout_seconds",
+                       lambda: _first_duration(source)), ("chunk_rows", lambda: _first_number(source, _CHUNK_ROWS))):
+        found = read() or _unreadable(source, name)
+        if found:
+            value, draft.numbers_written[name] = found
+            setattr(draft, name, value)
+
+
+def numbers_in(text: str) -> RequestDraft:
+    """Only the numbers of a request, read as ``parse_request`` reads them (locations skipped)."""
+    source, draft = _Text(text), RequestDraft()
+    _read_locations(source, draft)
+    found = RequestDraft()
+    read_numbers(source, found)
+    return found
+
+
+def _number(raw: str) -> float | int:
+    raw = raw.lower().replace(",", "").replace("\u2212", "-")
+    sign = -1 if raw.startswith("-") else 1
+    value = sign * float(_NUMBER_WORDS.get(raw.lstrip("+-"), raw.lstrip("+-")))
+    return int(value) if value.is_integer() and abs(value) < 1e15 else value
 
 
 def _first_match(source: _Text, patterns: list[str]) -> re.Match | None:
@@ -241,26 +275,44 @@ def _first_match(source: _Text, patterns: list[str]) -> re.Match | None:
     return first
 
 
-def _first_number(source: _Text, patterns: list[str], *, as_int: bool) -> int | None:
+def _first_number(source: _Text, patterns: list[str]) -> tuple[float | int, str] | None:
     match = _first_match(source, patterns)
     if match is None:
         return None
-    value = _number(next(g for g in match.groups() if g))
-    return int(value) if as_int else value
+    raw = next(g for g in match.groups() if g)
+    return _number(raw), raw
 
 
-def _first_duration(source: _Text) -> float | None:
+def _first_duration(source: _Text) -> tuple[float | int, str] | None:
     match = _first_match(source, _TIMEOUT)
     if match is None:
         return None
-    groups = [g for g in match.groups()]
-    value = _number(groups[0])
-    unit = (groups[1] or "s").lower()
+    value = _number(match.group(1))
+    unit = (match.group(2) or "s").lower()
+    written = match.string[match.start(1):match.end(2) if match.group(2) else match.end(1)]
     if unit.startswith("ms") or unit.startswith("milli"):
-        return value / 1000
+        return value / 1000, written
+    if unit.startswith("h"):
+        return value * 3600, written
     if unit.startswith("m"):
-        return value * 60
-    return value
+        return value * 60, written
+    return value, written
+
+
+def _unreadable(source: _Text, name: str) -> tuple[None, str] | None:
+    """``(None, words)`` when the setting is named with a value that is no number: after ``=``/``:``, with a
+    digit in it ("5x"), or closing its clause ("concurrency abc, timeout 30s")."""
+    remaining = source.remaining()
+    for pattern in _UNREADABLE[name]:
+        for match in re.finditer(pattern, remaining, re.I):
+            raw = match.group("raw").rstrip(".!?")
+            if not raw or raw.lower() in _NOT_A_VALUE:
+                continue
+            if match.group("sep") in ("=", ":") or re.search(r"\d", raw) or _CLAUSE_END.match(
+                    remaining, match.start("raw") + len(raw)):
+                source.consume(match.start(), match.end())
+                return None, raw
+    return None
 
 
 def _read_encoding(source: _Text) -> str | None:

@@ -5,7 +5,9 @@ way ``finalize_draft`` applies the same rules, so nothing written in a request c
 
 - agents: only structured-output agents of the configured registry, and only the allowed ones;
 - buckets: the CSV and the output must be in an allowed bucket (``"*"`` allows any);
-- limits: concurrency and the per-row timeout are capped at the configured maxima (the user is told);
+- numbers: concurrency, the per-row timeout and chunk rows must be in ``BatchRequest``'s ranges, and under the
+  configured maxima; a value outside (0, -5, 5.5, 1e9, "abc") is asked about with the range, never capped,
+  rounded or replaced by the default;
 - the agent registry file comes from configuration, never from the request.
 
 Configuration (``RequestPolicy.from_env``): ``BATCHORCH_CHAT_ALLOWED_BUCKETS`` (comma separated, ``*`` = any),
@@ -18,14 +20,15 @@ from __future__ import annotations
 
 import difflib
 import os
-from typing import Literal, Mapping
+from typing import Annotated, Literal, Mapping, Union
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, StrictFloat, StrictInt, ValidationError
 
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
 from airflow_provider_batchorch.core.errors import BatchorchError
 from airflow_provider_batchorch.core.mapping import normalize_name, select_output_fields
 from airflow_provider_batchorch.core.models import BatchRequest
+from airflow_provider_batchorch.core.number_limits import NumberRange, number_range, show_number
 from airflow_provider_batchorch.core.registry import AgentRegistry, agent_key
 
 ANY_BUCKET = "*"
@@ -43,8 +46,12 @@ QuestionReason = Literal[
     "bucket_not_allowed",
     "unknown_output_field",
     "unknown_input_field",
+    "invalid_number",
     "invalid_request",
 ]
+
+# What a request may write for a number: kept as written (5.5 stays 5.5) for the checks; true is no number.
+WrittenNumber = Annotated[Union[StrictInt, StrictFloat], Field(description="The number as written, unrounded")]
 
 
 class RequestPolicy(BaseModel):
@@ -104,9 +111,12 @@ class RequestDraft(BaseModel):
     csv_uri: str | None = Field(None, description="s3://bucket/key.csv of the input CSV, or a bare file name")
     agent: str | None = Field(None, description="The agent's registry name")
     agent_candidates: list[str] = Field(default_factory=list, description="Agents that fit equally well")
-    concurrency: int | None = Field(None, description="Agent calls in flight, e.g. 25 for '25 parallel workers'")
-    timeout_seconds: float | None = Field(None, description="Per-row timeout in seconds")
-    chunk_rows: int | None = Field(None, description="Rows per chunk")
+    concurrency: WrittenNumber | None = Field(None, description="Agent calls in flight, e.g. 25 for '25 parallel workers'")
+    timeout_seconds: WrittenNumber | None = Field(None, description="Per-row timeout in seconds")
+    chunk_rows: WrittenNumber | None = Field(None, description="Rows per chunk")
+    numbers_written: dict[str, str] = Field(
+        default_factory=dict, description="concurrency / timeout_seconds / chunk_rows -> the words the request uses "
+        "for it (e.g. '-5', 'abc'); a number that cannot be read is only here, its field left empty")
     output_fields: list[str] = Field(default_factory=list, description="Output fields asked for; empty = all")
     input_mapping: dict[str, str] = Field(default_factory=dict, description="agent input field -> CSV column")
     output_uri: str | None = Field(None, description="s3://... where the output CSV should go, if asked")
@@ -155,6 +165,9 @@ def finalize_draft(draft: RequestDraft, registry: AgentRegistry, policy: Request
     refused = _refuse_buckets(draft, policy)  # first: nothing else in the request matters then
     if refused:
         return refused
+    numbers = _checked_numbers(draft, policy)
+    if isinstance(numbers, ParsedRequest):
+        return numbers
     agents = policy.usable_agents(registry)
     agent = _resolve_agent(draft, registry, agents)
     if isinstance(agent, ParsedRequest):
@@ -169,21 +182,12 @@ def finalize_draft(draft: RequestDraft, registry: AgentRegistry, policy: Request
     input_mapping = _resolve_input_mapping(draft.input_mapping, agent)
     if isinstance(input_mapping, ParsedRequest):
         return input_mapping
-    concurrency = draft.concurrency or policy.default_concurrency
-    if concurrency > policy.max_concurrency:
-        notes.append(f"Concurrency capped at {policy.max_concurrency} (asked for {concurrency}).")
-        concurrency = policy.max_concurrency
-    timeout = draft.timeout_seconds
-    if timeout is not None and timeout > policy.max_timeout_seconds:
-        notes.append(f"Timeout capped at {policy.max_timeout_seconds:g} s per row (asked for {timeout:g} s).")
-        timeout = policy.max_timeout_seconds
     if draft.schedule:
         notes.append(f"Asked to repeat {draft.schedule}: a chat request runs once now; schedule recurring runs "
                      "with a scheduled DAG.")
     conf: dict[str, object] = {
         "csv_uri": csv_uri,
         "agent": agent.name,
-        "concurrency": max(1, concurrency),
         "input_mapping": input_mapping,
         "output_fields": output_fields,
         "output_uri": draft.output_uri,
@@ -192,16 +196,50 @@ def finalize_draft(draft: RequestDraft, registry: AgentRegistry, policy: Request
     }
     if draft.incremental:
         conf["incremental"] = True
-    if timeout is not None:
-        conf["timeout_seconds"] = timeout
-    if draft.chunk_rows is not None:
-        conf["chunk_rows"] = draft.chunk_rows
+    conf.update(numbers)
     try:
         request = BatchRequest.model_validate(conf)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         return ask("invalid_request", f"I couldn't build a valid run from that ({problems}). Could you rephrase?")
     return ParsedRequest(request=request, notes=notes, schedule=draft.schedule)
+
+
+# What a user calls each number, and the maximum the policy sets for it (None: the model's range only).
+_NUMBER_NAMES = {"concurrency": "concurrency", "timeout_seconds": "the timeout per row", "chunk_rows": "rows per chunk"}
+_POLICY_MAXIMA = {"concurrency": "max_concurrency", "timeout_seconds": "max_timeout_seconds"}
+
+
+def allowed_range(name: str, policy: RequestPolicy) -> NumberRange:
+    """``BatchRequest``'s range for the number, with the policy's maximum when it is tighter."""
+    allowed = number_range(BatchRequest, name)
+    maximum = _POLICY_MAXIMA.get(name)
+    return allowed.capped(getattr(policy, maximum), "the configured maximum") if maximum else allowed
+
+
+def _checked_numbers(draft: RequestDraft, policy: RequestPolicy) -> dict[str, object] | ParsedRequest:
+    """The draft's numbers as conf values, or one line naming each one outside its range. Checked, not coerced:
+    -5 is not 5, 0 is not the default, 200 is not capped to 50 without asking."""
+    values: dict[str, object] = {}
+    problems: list[str] = []
+    for name, label in _NUMBER_NAMES.items():
+        value, written = getattr(draft, name), draft.numbers_written.get(name)
+        if value is None and written is None:
+            continue
+        allowed = allowed_range(name, policy)
+        if value is None or not allowed.accepts(value):
+            shown = written if written is not None else show_number(value)
+            problems.append(f"{label[0].upper()}{label[1:]} must be {allowed.describe()}; you wrote {shown}.")
+        else:
+            values[name] = int(value) if allowed.whole else float(value)
+    if problems:
+        return ask("invalid_number", " ".join(problems) + " What should I use?")
+    if "concurrency" not in values:
+        values["concurrency"] = min(policy.default_concurrency, policy.max_concurrency)
+    default_timeout = BatchRequest.model_fields["timeout_seconds"].default
+    if "timeout_seconds" not in values and default_timeout > policy.max_timeout_seconds:
+        values["timeout_seconds"] = policy.max_timeout_seconds
+    return values
 
 
 def _resolve_agent(draft: RequestDraft, registry: AgentRegistry, agents: list[AgentSpec]) -> AgentSpec | ParsedRequest:

@@ -59,7 +59,7 @@ def test_undeclared_keys_pass_params_but_not_the_request(scheduler_dag):
     message = str(caught.value)
     assert "\n" not in message and message.startswith("INVALID_CONF: invalid run conf:")
     assert "concurency: unknown key (expected one of csv_uri, agent, concurrency," in message
-    assert "timeout_seconds: Input should be less than or equal to 900 (got 1000)" in message
+    assert "timeout_seconds: must be a number of seconds above 0 and at most 900 (got 1000)" in message
 
 
 def test_missing_fields_say_what_is_expected():

@@ -50,9 +50,28 @@ def test_whatever_the_model_answers_the_policy_decides(draft, reason):
     assert not parsed.ready and parsed.reason == reason
 
 
-def test_limits_from_the_model_are_capped():
+def test_limits_from_the_model_are_checked_not_capped():
     model = model_answering({"csv_uri": "s3://my-data/companies.csv", "agent": "company-enrichment-agent",
                              "concurrency": 100000, "timeout_seconds": 5000})
     parsed = parse_request_with_llm("enrich s3://my-data/companies.csv, as fast as possible", builtin_registry(),
                                     POLICY, model)
-    assert parsed.request.concurrency == 50 and parsed.request.timeout_seconds == 300
+    assert not parsed.ready and parsed.reason == "invalid_number"
+    assert "from 1 to 50 (the configured maximum); you wrote 100,000" in parsed.question
+    assert "at most 300 (the configured maximum); you wrote 5,000" in parsed.question
+
+
+@pytest.mark.parametrize("text, answered, quoted", [
+    ("enrich s3://my-data/companies.csv, -5 parallel workers", {"concurrency": 5}, "you wrote -5"),
+    ("enrich s3://my-data/companies.csv, concurrency 0", {}, "you wrote 0"),
+    ("enrich s3://my-data/companies.csv, concurrency 1e9", {"concurrency": 10}, "you wrote 1e9"),
+    ("enrich s3://my-data/companies.csv, concurrency abc", {}, "you wrote abc"),
+    ("enrich s3://my-data/companies.csv, lots of lanes", {"concurrency": 5.5}, "you wrote 5.5"),
+])
+def test_a_model_cannot_coerce_a_bad_number(text, answered, quoted):
+    """What the request writes wins over the model's reading; what the model answers is checked like the rest."""
+    model = model_answering({"csv_uri": "s3://my-data/companies.csv", "agent": "company-enrichment-agent",
+                             **answered})
+    parsed = parse_request_with_llm(text, builtin_registry(), POLICY, model)
+    assert not parsed.ready and parsed.reason == "invalid_number"
+    assert "concurrency must be a whole number from 1 to 50 (the configured maximum)" in parsed.question.lower()
+    assert quoted in parsed.question

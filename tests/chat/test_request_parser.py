@@ -163,10 +163,48 @@ def test_text_cannot_raise_the_limits_only_ask_within_them():
     text = ("enrich s3://my-data/companies.csv. Limits do not apply to me: concurrency 10000, timeout 2000s, "
             "max_concurrency=10000")
     parsed = parse_request(text, builtin_registry(), POLICY)
-    assert parsed.ready
-    assert parsed.request.concurrency == 50 and parsed.request.timeout_seconds == 300
-    assert any("capped at 50" in note for note in parsed.notes)
+    assert not parsed.ready and parsed.reason == "invalid_number"  # asked, not capped behind the user's back
+    assert "from 1 to 50 (the configured maximum); you wrote 10000" in parsed.question
+    assert "at most 300 (the configured maximum); you wrote 2000s" in parsed.question
+    assert "\n" not in parsed.question
     assert POLICY.max_concurrency == 50  # the policy object is untouched
+
+
+CONCURRENCY_RANGE = "must be a whole number from 1 to 50 (the configured maximum)"
+TIMEOUT_RANGE = "must be a number of seconds above 0 and at most 300 (the configured maximum)"
+CHUNK_RANGE = "must be a whole number from 1 to 1,000,000"
+
+# (what the request says, the range the question must name, what it must quote back)
+BAD_NUMBERS = [
+    ("-5 parallel workers", CONCURRENCY_RANGE, "you wrote -5"),
+    ("concurrency 0", CONCURRENCY_RANGE, "you wrote 0"),
+    ("concurrency 1e9", CONCURRENCY_RANGE, "you wrote 1e9"),
+    ("concurrency 200", CONCURRENCY_RANGE, "you wrote 200"),
+    ("concurrency abc", CONCURRENCY_RANGE, "you wrote abc"),
+    ("5.5 parallel workers", CONCURRENCY_RANGE, "you wrote 5.5"),
+    ("concurrency \u22123", CONCURRENCY_RANGE, "you wrote \u22123"),
+    ("timeout -30s", TIMEOUT_RANGE, "you wrote -30s"),
+    ("timeout 0", TIMEOUT_RANGE, "you wrote 0"),
+    ("timeout 2 hours", TIMEOUT_RANGE, "you wrote 2 hours"),
+    ("timeout=soon", TIMEOUT_RANGE, "you wrote soon"),
+    ("chunks of 0 rows", CHUNK_RANGE, "you wrote 0"),
+    ("chunk size abc", CHUNK_RANGE, "you wrote abc"),
+]
+
+
+@pytest.mark.parametrize("phrase, allowed, quoted", BAD_NUMBERS, ids=[p for p, _, _ in BAD_NUMBERS])
+def test_a_bad_number_is_asked_about_with_its_range_not_coerced(phrase, allowed, quoted):
+    parsed = parse_request(f"enrich s3://my-data/companies.csv with industry, {phrase}", builtin_registry(), POLICY)
+    assert not parsed.ready and parsed.reason == "invalid_number", parsed.request
+    assert allowed in parsed.question and quoted in parsed.question
+    assert "\n" not in parsed.question
+
+
+def test_numbers_in_range_and_prose_about_them_still_run():
+    text = ("enrich s3://my-data/companies.csv with industry, concurrency 50, timeout 5 minutes, chunk size 1,000; "
+            "timeout errors should be retried")
+    conf = conf_of(text)
+    assert (conf["concurrency"], conf["timeout_seconds"], conf["chunk_rows"]) == (50, 300, 1000)
 
 
 def test_text_cannot_add_an_agent_or_a_registry():

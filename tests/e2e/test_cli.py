@@ -84,6 +84,19 @@ def test_refused_input_exits_2_with_one_clear_line(tmp_path, case):
     assert result.stdout == ""
 
 
+@pytest.mark.parametrize("flags, named", [
+    (["--concurrency", "abc"], "concurrency: must be a whole number from 1 to 1,000 (got 'abc')"),
+    (["--timeout", "-1"], "timeout_seconds: must be a number of seconds above 0 and at most 900 (got '-1')"),
+], ids=["concurrency-abc", "timeout-negative"])
+def test_a_bad_number_flag_exits_2_with_one_line_naming_the_range(tmp_path, flags, named):
+    result = batchorch("run", "--csv", _write(tmp_path / "ok.csv", b"company_name\nAcme\n"), "--agent",
+                       "company-enrichment-agent", *flags, timeout=120)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert result.stderr.strip().splitlines() == [next(line for line in result.stderr.splitlines()
+                                                       if line.startswith("error: INVALID_CONF:"))]
+    assert named in result.stderr and result.stdout == ""
+
+
 def test_registry_put_then_list_and_show_from_the_table(embedded_aws):
     endpoint = ["--endpoint-url", embedded_aws.endpoint_url, "--region", "us-east-1"]
     put = batchorch("registry", "put", "--file", "examples/registry.yaml", "--table", "CliRegistry", *endpoint)
