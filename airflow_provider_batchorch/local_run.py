@@ -23,6 +23,7 @@ from airflow_provider_batchorch.core.configure import build_batch_config
 from airflow_provider_batchorch.core.csv_analysis import analyze_csv
 from airflow_provider_batchorch.core.errors import BatchorchError
 from airflow_provider_batchorch.core.models import BatchRequest, BatchSummary
+from airflow_provider_batchorch.core.output_location import ALLOW_LOCAL_STATE_ENV
 from airflow_provider_batchorch.core.registry import resolve_registry
 from airflow_provider_batchorch.local_airflow import configure_environment, migrate_database
 
@@ -57,6 +58,7 @@ def run_batch(request: BatchRequest, *, workers: int = 2, output_path: str | Non
             log.info("embedded AWS (moto) at %s; logs in %s", aws.endpoint_url, aws.log_dir)
             aws.start_workers(workers)
             os.environ.update(aws.environment())
+            os.environ[ALLOW_LOCAL_STATE_ENV] = "1"  # `--state-dir DIR`: workers are local processes here
             request = _stage_local_csv(aws.client("s3"), request, aws.bucket)
         elif not request.csv_uri.startswith("s3://"):
             raise BatchorchError("a local CSV needs the embedded default.", hint="Upload it to S3 and pass its s3:// URI.")

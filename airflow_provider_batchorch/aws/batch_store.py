@@ -6,10 +6,11 @@ import json
 
 from airflow_provider_batchorch.aws.s3_uri import join_uri, parse_s3_uri, to_s3_uri
 from airflow_provider_batchorch.core.models import BatchConfig, BatchSummary, ChunkSpec, ChunkSummary, CsvProfile
+from airflow_provider_batchorch.core.output_location import RUNS_KEY_PREFIX
 
 
 def batch_prefix(bucket: str, batch_id: str) -> str:
-    return to_s3_uri(bucket, f"batchorch/runs/{batch_id}/")
+    return to_s3_uri(bucket, f"{RUNS_KEY_PREFIX}{batch_id}/")
 
 
 def part_uri(config: BatchConfig, chunk: int) -> str:

@@ -73,6 +73,8 @@ def _fetch_part(s3, config: BatchConfig, chunk: int):
 
 
 def _output_blocks(s3, config: BatchConfig) -> Iterator[bytes]:
+    # The header comes already neutralised and made unique (output_header): neutralising it again could only
+    # differ from what configure reported.
     yield csv_bytes([config.output_columns], neutralize=False)
     with ThreadPoolExecutor(PART_READERS, thread_name_prefix="part-reader") as pool:
         chunks = iter(range(config.chunk_count))

@@ -106,13 +106,31 @@ class AgentSpec(BaseModel):
     input_fields: list[InputField]
     structured_output: bool = True
     output_schema: dict[str, Any] | None = None
+    output_field_order: list[str] = Field(
+        default_factory=list,
+        description="The output fields in column order; empty: the schema's properties in the order they are written. "
+        "Filled when the spec is first loaded, so the order survives stores that reorder JSON keys (JSONB XCom).",
+    )
     prompt: str = ""
     invocation: Invocation
 
+    @model_validator(mode="after")
+    def _fix_output_field_order(self) -> "AgentSpec":
+        properties = list((self.output_schema or {}).get("properties", {}))
+        unknown = [name for name in self.output_field_order if name not in properties]
+        if unknown:
+            raise ValueError(f"output_field_order names fields the output_schema does not have: {unknown}")
+        if not self.output_field_order:
+            self.output_field_order = properties
+        return self
+
     @property
     def output_fields(self) -> list[str]:
-        """Top-level properties of the output schema, in schema order."""
-        return list((self.output_schema or {}).get("properties", {}).keys())
+        """Top-level properties of the output schema, in ``output_field_order`` (the schema's own order when the
+        spec was first loaded), whatever order the ``properties`` dict has now."""
+        properties = (self.output_schema or {}).get("properties", {})
+        ordered = [name for name in dict.fromkeys(self.output_field_order) if name in properties]
+        return ordered + [name for name in properties if name not in ordered]
 
     @property
     def required_inputs(self) -> list[InputField]:

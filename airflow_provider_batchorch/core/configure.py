@@ -5,6 +5,7 @@ from __future__ import annotations
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
 from airflow_provider_batchorch.core.mapping import map_inputs, select_output_fields
 from airflow_provider_batchorch.core.models import BatchConfig, BatchRequest, CsvProfile
+from airflow_provider_batchorch.core.output_location import state_location
 
 
 def plan_concurrency(concurrency: int, chunk_count: int) -> tuple[int, int]:
@@ -44,19 +45,15 @@ def build_batch_config(
         prefix_uri=prefix_uri,
         output_uri=request.output_uri or f"{prefix_uri}output/{_output_name(profile.uri)}",
         neutralize_formulas=request.neutralize_formulas,
-        state_uri=_state_uri(request, profile.uri),
+        state_uri=state_location(request, profile.uri),
     )
 
 
-def _state_uri(request: BatchRequest, csv_uri: str) -> str | None:
-    if not request.incremental:
-        return None
-    if request.state_uri:
-        return request.state_uri
-    if csv_uri.startswith("s3://"):
-        bucket = csv_uri[len("s3://"):].split("/", 1)[0]
-        return f"s3://{bucket}/batchorch/state/"
-    return None
+def header_renames(config: BatchConfig) -> dict[str, str]:
+    """Input columns and output fields whose output header name differs from their own (a collision or a
+    neutralised formula, ``output_header``'s rule): ``{name: header name}``, to tell the user."""
+    names = [*config.columns, *config.output_fields]
+    return {name: header for name, header in zip(names, config.output_columns) if header != name}
 
 
 def _output_name(csv_uri: str) -> str:

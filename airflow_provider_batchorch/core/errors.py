@@ -35,6 +35,12 @@ class InvalidConfError(BatchorchError):
     code = "INVALID_CONF"
 
 
+class UnsafeOutputUriError(InvalidConfError):
+    """``output_uri`` or ``state_uri`` would write over the input, another run's files or each other."""
+
+    code = "UNSAFE_OUTPUT_URI"
+
+
 def invalid_conf(exc: Any, model: Any = None) -> InvalidConfError:
     """A pydantic ``ValidationError`` of a run request (``model``, default ``BatchRequest``) as one line."""
     if model is None:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
 from airflow_provider_batchorch.core.number_limits import checked_number
+from airflow_provider_batchorch.core.output_header import output_header
 
 DataType = Literal["string", "integer", "float", "boolean", "date", "datetime", "empty"]
 
@@ -63,7 +64,9 @@ class BatchRequest(BaseModel):
     timeout_seconds: float = Field(60, gt=0, le=900, description="Per-row agent timeout")
     input_mapping: dict[str, str] = Field(default_factory=dict, description="agent input field -> CSV column")
     output_fields: list[str] = Field(default_factory=list, description="Empty means every field of the agent")
-    output_uri: str | None = Field(None, description="s3://... for the output CSV; default next to the batch")
+    output_uri: str | None = Field(
+        None, description="s3://... for the output CSV, never the input; default next to the batch"
+    )
     chunk_rows: int = Field(100, ge=1, le=1_000_000, description="Rows per chunk handed to one worker task")
     registry: str | None = Field(None, description="A YAML/JSON agent registry file (local path or s3://)")
     encoding: str | None = Field(None, description="Override the detected encoding, e.g. cp1252")
@@ -74,6 +77,11 @@ class BatchRequest(BaseModel):
     state_uri: str | None = Field(
         None, description="Where incremental state lives: s3://bucket/prefix/ or a local folder (embedded default)"
     )
+
+    @field_validator("output_uri", "state_uri")
+    @classmethod
+    def _blank_is_default(cls, value: str | None) -> str | None:
+        return (value or "").strip() or None
 
     @field_validator("csv_uri")
     @classmethod
@@ -115,7 +123,9 @@ class BatchConfig(BaseModel):
 
     @property
     def output_columns(self) -> list[str]:
-        return [*self.columns, *self.output_fields, *METADATA_COLUMNS]
+        """The output CSV's header: input columns, output fields, metadata columns, renamed where two would be
+        alike and neutralised like data cells (``output_header``'s rule, docs/output_format.md)."""
+        return output_header(self.columns, self.output_fields, METADATA_COLUMNS, neutralize=self.neutralize_formulas)
 
 
 class ChunkSummary(BaseModel):

@@ -5,6 +5,7 @@ way ``finalize_draft`` applies the same rules, so nothing written in a request c
 
 - agents: only structured-output agents of the configured registry, and only the allowed ones;
 - buckets: the CSV and the output must be in an allowed bucket (``"*"`` allows any);
+- outputs: never the input CSV, another run's files or the incremental state (``core.output_location``);
 - numbers: concurrency, the per-row timeout and chunk rows must be in ``BatchRequest``'s ranges, and under the
   configured maxima; a value outside (0, -5, 5.5, 1e9, "abc") is asked about with the range, never capped,
   rounded or replaced by the default;
@@ -29,6 +30,7 @@ from airflow_provider_batchorch.core.errors import BatchorchError
 from airflow_provider_batchorch.core.mapping import normalize_name, select_output_fields
 from airflow_provider_batchorch.core.models import BatchRequest
 from airflow_provider_batchorch.core.number_limits import NumberRange, number_range, show_number
+from airflow_provider_batchorch.core.output_location import OutputRules, check_output_locations
 from airflow_provider_batchorch.core.registry import AgentRegistry, agent_key
 
 ANY_BUCKET = "*"
@@ -46,6 +48,7 @@ QuestionReason = Literal[
     "bucket_not_allowed",
     "unknown_output_field",
     "unknown_input_field",
+    "unsafe_output",
     "invalid_number",
     "invalid_request",
 ]
@@ -95,6 +98,11 @@ class RequestPolicy(BaseModel):
     def allowed_bucket_list(self) -> str:
         buckets = [*self.allowed_buckets, *([self.default_bucket] if self.default_bucket else [])]
         return ", ".join(f"s3://{b}" for b in dict.fromkeys(buckets)) or "(none configured)"
+
+    def output_rules(self) -> OutputRules:
+        """Outputs go only to the buckets chat requests may use (the default bucket included)."""
+        buckets = [*self.allowed_buckets, *([self.default_bucket] if self.default_bucket else [])]
+        return OutputRules(allowed_buckets=buckets, explicit=True)
 
     def usable_agents(self, registry: AgentRegistry) -> list[AgentSpec]:
         """The structured-output agents a request may name, in registry order."""
@@ -202,6 +210,10 @@ def finalize_draft(draft: RequestDraft, registry: AgentRegistry, policy: Request
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         return ask("invalid_request", f"I couldn't build a valid run from that ({problems}). Could you rephrase?")
+    try:
+        check_output_locations(request, policy.output_rules())
+    except BatchorchError as error:
+        return ask("unsafe_output", f"I can't write there: {error.message}. {error.hint}")
     return ParsedRequest(request=request, notes=notes, schedule=draft.schedule)
 
 

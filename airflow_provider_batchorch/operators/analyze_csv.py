@@ -14,6 +14,7 @@ from airflow_provider_batchorch.aws.processor import execution_name
 from airflow_provider_batchorch.aws.s3_uri import parse_s3_uri
 from airflow_provider_batchorch.core.errors import InvalidConfError, invalid_conf
 from airflow_provider_batchorch.core.models import BatchRequest
+from airflow_provider_batchorch.core.output_location import OutputRules, check_output_locations
 from airflow_provider_batchorch.hooks.batchorch import BatchorchHook
 
 if TYPE_CHECKING:
@@ -32,6 +33,10 @@ def validate_request(conf: Mapping[str, Any] | BatchRequest) -> BatchRequest:
 
 class AnalyzeCsvOperator(AwsBaseOperator[BatchorchHook]):
     """Validate the run request and profile its CSV: columns, types, rows, samples, row-aligned chunks.
+
+    ``output_uri`` and ``state_uri`` are checked before anything is read (``core.output_location``): a
+    location that would overwrite the input, another run's files or the state fails here, as
+    ``UNSAFE_OUTPUT_URI``, not after every row has been processed.
 
     The full profile (with the chunk offsets) is saved next to the batch in S3; XCom gets a small copy.
 
@@ -66,6 +71,9 @@ class AnalyzeCsvOperator(AwsBaseOperator[BatchorchHook]):
                 f"csv_uri {request.csv_uri!r} is not an S3 URI.",
                 hint="Upload the file and pass s3://bucket/key.csv (`batchorch run --csv FILE` uploads it for you).",
             )
+        batch_id = self.batch_id or execution_name(context["ti"].dag_id, context["run_id"])
+        prefix_uri = batch_prefix(self.work_bucket or parse_s3_uri(request.csv_uri)[0], batch_id)
+        check_output_locations(request, OutputRules.from_env(), batch_prefix_uri=prefix_uri)
         # Imported here: the CSV analysis pulls in numpy, which would slow down every parse of the DAG file.
         from airflow_provider_batchorch.aws.csv_source import analyze_s3_csv
 
@@ -73,8 +81,6 @@ class AnalyzeCsvOperator(AwsBaseOperator[BatchorchHook]):
         profile = analyze_s3_csv(
             self.hook.s3, request.csv_uri, chunk_rows=request.chunk_rows, encoding=request.encoding
         )
-        batch_id = self.batch_id or execution_name(context["ti"].dag_id, context["run_id"])
-        prefix_uri = batch_prefix(self.work_bucket or parse_s3_uri(request.csv_uri)[0], batch_id)
         profile_uri = save_profile(self.hook.s3, profile, prefix_uri)
         self.log.info(
             "CSV: %d rows, %d columns [%s], %s, delimiter %r, %d bytes, %d chunks; profile saved to %s",

@@ -9,7 +9,7 @@ from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow_provider_batchorch.aws.batch_store import load_profile, stage_batch
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
-from airflow_provider_batchorch.core.configure import build_batch_config
+from airflow_provider_batchorch.core.configure import build_batch_config, header_renames
 from airflow_provider_batchorch.core.models import BatchRequest
 from airflow_provider_batchorch.hooks.batchorch import BatchorchHook
 
@@ -72,4 +72,7 @@ class ConfigureBatchOperator(AwsBaseOperator[BatchorchHook]):
             config.output_uri,
             manifest_uri,
         )
+        if renames := header_renames(config):
+            self.log.warning("Output header names changed so that none is repeated or runs as a formula: %s",
+                             ", ".join(f"{name!r} -> {header!r}" for name, header in renames.items()))
         return {"config": config.model_dump(mode="json"), "manifest_uri": manifest_uri}

@@ -13,6 +13,7 @@ from airflow_provider_batchorch.aws.processor import execution_name
 from airflow_provider_batchorch.aws.s3_uri import join_uri, parse_s3_uri
 from airflow_provider_batchorch.core.errors import InvalidConfError, invalid_conf
 from airflow_provider_batchorch.core.mapping import select_output_fields
+from airflow_provider_batchorch.core.output_location import OutputRules, check_output_locations
 from airflow_provider_batchorch.core.stages import PipelineRequest, plan_stages
 from airflow_provider_batchorch.operators.validate_agent import ValidateAgentOperator
 
@@ -58,6 +59,9 @@ class PlanPipelineOperator(ValidateAgentOperator):
         prefix = batch_prefix(parse_s3_uri(pipeline.csv_uri)[0], pipeline_id)
         stage_inputs = [join_uri(prefix, f"stage-{index + 1}-input.csv") for index in range(1, len(agents))]
         plans = plan_stages(pipeline, output_fields, stage_inputs)
+        # The last stage reads the previous stage's output: check the pipeline's own input against its output.
+        check_output_locations(plans[0].request.model_copy(update={"output_uri": pipeline.output_uri}),
+                               OutputRules.from_env())
         for plan in plans:
             self.log.info("Stage %d %s: %s -> [%s]; renamed for the next stage: %s", plan.index + 1, plan.name,
                           plan.request.agent, ", ".join(plan.output_fields), plan.renames_after or "nothing (final)")
