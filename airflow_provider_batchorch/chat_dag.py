@@ -4,8 +4,9 @@ the batch pipeline -> results in the Slack thread.
     agent_request -> analyze_csv -> validate_agent -> approve_batch -> configure_batch -> execute_batch
         -> monitor_batch + report_progress -> get_results -> merge_retry -> post_results
 
-The Slack plugin (``plugins/slack.py``) triggers it with ``{"text", "user_id", "user_name", "channel_id",
-"response_url"}``; it can be triggered from the UI or the REST API with just ``{"text": "..."}`` too.
+The Slack plugin (``plugins/slack.py``) triggers it with ``{"text", "user_id", "user_name", "team_id", "channel_id",
+"response_url"}`` (who asked, from the verified Slack request: follow-ups act only on the asker's runs); it can be
+triggered from the UI or the REST API with just ``{"text": "..."}`` too (such a run has no Slack owner).
 """
 
 from __future__ import annotations
@@ -37,12 +38,14 @@ clarifying question in Slack and ends the run), `approve_batch` estimates the co
 approval when the batch is over the row or cost threshold, then the batch pipeline runs and `post_results`
 posts the summary in the Slack thread.
 
-Conf: `text` (the request), and from the Slack plugin `user_id`, `user_name`, `channel_id`, `response_url`;
+Conf: `text` (the request), and from the Slack plugin `user_id`, `user_name`, `team_id`, `channel_id`,
+`response_url` (who asked: only they, or a `BATCHORCH_SLACK_ADMINS` user, may follow up on the run);
 `retry_of` (an earlier batch's `s3://.../batchorch/runs/<batch>/`) runs that batch's failed rows again.
 
 What a request may use is configuration, not conversation: `BATCHORCH_CHAT_ALLOWED_BUCKETS`,
 `BATCHORCH_CHAT_MAX_CONCURRENCY`, `BATCHORCH_CHAT_ALLOWED_AGENTS`, ...; approval thresholds:
-`BATCHORCH_APPROVAL_MAX_ROWS`, `BATCHORCH_APPROVAL_MAX_COST_USD`.
+`BATCHORCH_APPROVAL_MAX_ROWS`, `BATCHORCH_APPROVAL_MAX_COST_USD`; download links in the thread expire after
+`BATCHORCH_SLACK_LINK_TTL_SECONDS` (default 900).
 """
 
 
@@ -57,6 +60,7 @@ def chat_params() -> dict[str, Param]:
                                 "count, 10 parallel workers"]),
         "user_id": optional("Slack user", "Who asked (Slack user id)."),
         "user_name": optional("Slack user name", "Who asked (Slack user name)."),
+        "team_id": optional("Slack workspace", "Where the asker is (Slack team id)."),
         "channel_id": optional("Slack channel", "Where to reply (Slack channel id)."),
         "response_url": optional("Slack response URL", "The slash command's reply URL."),
         "retry_of": optional("Retry failed rows of", "s3://.../batchorch/runs/<batch>/ of a finished batch."),
@@ -77,6 +81,7 @@ def build_chat_command_dag(
     progress_interval: float = 30.0,
     deferrable: bool = True,
     approval_timeout: timedelta = timedelta(hours=24),
+    link_seconds: int | None = None,
     **dag_kwargs: Any,
 ) -> DAG:
     """Build the chat DAG.
@@ -87,6 +92,8 @@ def build_chat_command_dag(
     :param thresholds: Approval thresholds; ``None``: ``BATCHORCH_APPROVAL_*`` when the DAG is parsed.
     :param progress_interval: Seconds between progress updates in the thread.
     :param approval_timeout: How long a batch waits for approval before it is rejected.
+    :param link_seconds: How long the results' download links stay valid; ``None``:
+        ``BATCHORCH_SLACK_LINK_TTL_SECONDS`` where ``post_results`` runs (default 900).
     The other parameters are ``add_batch_pipeline_tasks``'.
     """
     policy = policy if isinstance(policy, RequestPolicy) else RequestPolicy.from_env(**(policy or {}))
@@ -157,6 +164,7 @@ def build_chat_command_dag(
             task_id="post_results",
             summary=_xcom(pipeline.results.task_id),
             retry_outcome=_xcom(merge.task_id),
+            link_seconds=link_seconds,
             **in_thread,
             **aws,
         )

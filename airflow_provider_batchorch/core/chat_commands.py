@@ -7,8 +7,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
-from typing import Literal
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -51,3 +54,42 @@ def parse_chat_command(text: str) -> ChatCommand:
         if match:
             return ChatCommand(kind=kind, text=text, run_id=match.group("run"))
     return ChatCommand(kind="request", text=text)
+
+
+def request_run_id(timestamp: str, signature: str) -> str:
+    """The run id a signed Slack request starts: ``slack-0612-143055-1a2b3c4d``, short enough to type.
+
+    Derived from the request's timestamp and signature only, so a replay of the same request (same timestamp, same
+    signature) names the same run and Airflow's unique run id refuses the second one, across API server workers
+    and restarts. A different request (another body or another second) gets another id.
+    """
+    digest = hashlib.sha256(f"{timestamp}:{signature}".encode()).hexdigest()[:8]
+    sent = datetime.fromtimestamp(int(timestamp), tz=timezone.utc)
+    return f"slack-{sent:%m%d-%H%M%S}-{digest}"
+
+
+class Requester(BaseModel):
+    """Who sent a chat request, from the verified Slack payload (never from the message text)."""
+
+    user_id: str | None = None
+    team_id: str | None = None
+    channel_id: str | None = None
+
+    @classmethod
+    def of_run(cls, conf: Mapping[str, Any] | None) -> "Requester":
+        """Who started a run, as the Slack plugin recorded it in the run's conf."""
+        conf = conf or {}
+        return cls(**{name: conf.get(name) or None for name in cls.model_fields})
+
+    def owns(self, run: "Requester") -> bool:
+        """The same Slack user in the same workspace (a run started outside Slack has no owner)."""
+        return bool(self.user_id and self.team_id) and (self.user_id, self.team_id) == (run.user_id, run.team_id)
+
+    def may_follow_up(self, run: "Requester", admins: Iterable[str] = ()) -> bool:
+        """Whether this requester may look at or act on ``run``: its owner, or a user on the admin list."""
+        return self.owns(run) or (self.user_id is not None and self.user_id in set(admins))
+
+
+def id_set(text: str | None) -> frozenset[str]:
+    """A comma separated list of Slack ids (``"U1, U2"``) as a set."""
+    return frozenset(part.strip() for part in (text or "").split(",") if part.strip())

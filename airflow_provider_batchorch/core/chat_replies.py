@@ -80,7 +80,9 @@ def failure_reasons_lines(summary: BatchSummary) -> list[str]:
     return [f"- {rows(count)}: {escape(reason)}" for reason, count in summary.failure_reasons.items()]
 
 
-def summary_message(summary: BatchSummary, run_id: str, download_url: str | None = None) -> str:
+def summary_message(summary: BatchSummary, run_id: str, download_url: str | None = None,
+                    link_seconds: int | None = None) -> str:
+    """:param link_seconds: How long ``download_url`` stays valid (said in the message)."""
     done = summary.rows_processed
     head = (":white_check_mark: Batch processing complete!" if summary.status == "SUCCEEDED"
             else ":warning: Batch processing completed with errors.")
@@ -99,7 +101,8 @@ def summary_message(summary: BatchSummary, run_id: str, download_url: str | None
         lines.append(f"Next steps: `failures {run_id}` for details, `retry-failed {run_id}` to run the failed "
                      "rows again.")
     if download_url:
-        lines.append("The download link expires; `status " + run_id + "` gives a fresh one.")
+        expires = f" in {format_duration(link_seconds)}" if link_seconds else ""
+        lines.append(f"The download link expires{expires}; `status {run_id}` gives a fresh one.")
     return "\n".join(lines)
 
 
@@ -125,6 +128,11 @@ def run_failed_message(run_id: str, step: str, error: str) -> str:
     first_line = escape((error or "unknown error").strip().splitlines()[0][:500])
     return (f":x: Run `{run_id}` failed at *{step}*: {first_line}\n"
             f"`status {run_id}` shows where it stopped; the task log in Airflow has the details.")
+
+
+def not_your_run_message(run_id: str) -> str:
+    return (f":no_entry: Run `{escape(run_id)}` is not your run: only the person who started it (or a batchorch "
+            "admin) can follow up on it.")
 
 
 def status_message(run_id: str, state: str, current_step: str | None = None) -> str:

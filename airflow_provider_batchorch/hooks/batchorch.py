@@ -25,13 +25,14 @@ class BatchorchHook(AwsBaseHook):
         kwargs["client_type"] = "stepfunctions"
         super().__init__(*args, **kwargs)
 
-    def client_for(self, service: str):
-        """A new boto3 client for ``service`` built from this hook's connection (session, endpoint, config)."""
+    def client_for(self, service: str, config: Any = None):
+        """A new boto3 client for ``service`` built from this hook's connection (session, endpoint, config);
+        ``config`` (a botocore ``Config``) is merged over the connection's."""
         session = self.get_session(region_name=self.region_name)
         return session.client(
             service_name=service,
             endpoint_url=self.conn_config.get_service_endpoint_url(service_name=service),
-            config=self.config,
+            config=self.config.merge(config) if config is not None else self.config,
             verify=self.verify,
         )
 
@@ -46,6 +47,13 @@ class BatchorchHook(AwsBaseHook):
     @cached_property
     def sqs(self):
         return self.client_for("sqs")
+
+    @cached_property
+    def s3_links(self):
+        """S3 for presigned download links: always SigV4, so a link says its lifetime (``X-Amz-Expires``)."""
+        from botocore.config import Config
+
+        return self.client_for("s3", Config(signature_version="s3v4"))
 
     @cached_property
     def dynamodb(self):

@@ -9,11 +9,14 @@ invited, say) goes to the command's ``response_url`` instead when there is one.
 from __future__ import annotations
 
 import logging
+import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from airflow_provider_batchorch.core.chat_replies import progress_message
+from airflow_provider_batchorch.core.errors import InvalidConfError
 from airflow_provider_batchorch.core.models import Progress
 
 if TYPE_CHECKING:  # slack_sdk is imported when a message is sent, not when a DAG file is parsed
@@ -21,8 +24,30 @@ if TYPE_CHECKING:  # slack_sdk is imported when a message is sent, not when a DA
 
 log = logging.getLogger(__name__)
 
-DOWNLOAD_LINK_SECONDS = 24 * 3600
+LINK_TTL_ENV = "BATCHORCH_SLACK_LINK_TTL_SECONDS"
+DEFAULT_LINK_TTL_SECONDS = 15 * 60
+MAX_LINK_TTL_SECONDS = 7 * 24 * 3600  # the longest a SigV4 presigned URL may live
 DEFAULT_SLACK_CONN_ID = "slack_api_default"
+
+
+def link_ttl_seconds(environ: Mapping[str, str] | None = None) -> int:
+    """How long a download link posted to Slack stays valid: ``BATCHORCH_SLACK_LINK_TTL_SECONDS``, default 900.
+
+    Read where links are made: the API server (follow-ups) and the workers (the results message).
+    """
+    environ = os.environ if environ is None else environ
+    raw = environ.get(LINK_TTL_ENV, "").strip()
+    if not raw:
+        return DEFAULT_LINK_TTL_SECONDS
+    try:
+        seconds = int(raw)
+    except ValueError:
+        seconds = 0
+    if not 1 <= seconds <= MAX_LINK_TTL_SECONDS:
+        raise InvalidConfError(f"{LINK_TTL_ENV}={raw!r} is not a number of seconds from 1 to {MAX_LINK_TTL_SECONDS}.",
+                               hint=f"Set it to e.g. 900 (15 minutes), or unset it for the default "
+                                    f"({DEFAULT_LINK_TTL_SECONDS} s).")
+    return seconds
 
 
 @dataclass
@@ -120,9 +145,12 @@ def slack_client(slack_conn_id: str | None) -> WebClient | None:
         return None
 
 
-def presigned_url(s3, uri: str, expires_seconds: int = DOWNLOAD_LINK_SECONDS) -> str | None:
-    """A download link for ``s3://bucket/key`` valid for ``expires_seconds``, or ``None`` if one cannot be made."""
+def presigned_url(s3, uri: str, expires_seconds: int | None = None) -> str | None:
+    """A download link for ``s3://bucket/key`` valid for ``expires_seconds`` (default: ``link_ttl_seconds()``),
+    or ``None`` if one cannot be made. Give it a SigV4 client (``BatchorchHook.s3_links``): its links carry
+    ``X-Amz-Expires``, and S3 refuses longer than seven days."""
     bucket, _, key = uri.removeprefix("s3://").partition("/")
+    expires_seconds = expires_seconds or link_ttl_seconds()  # a bad setting raises: no silent 24-hour links
     try:
         return s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key},
                                          ExpiresIn=expires_seconds)

@@ -16,6 +16,7 @@ from airflow_provider_batchorch.hooks.batchorch import BatchorchHook
 from airflow_provider_batchorch.notifications.slack import (
     DEFAULT_SLACK_CONN_ID,
     SlackThread,
+    link_ttl_seconds,
     presigned_url,
     slack_client,
 )
@@ -97,13 +98,14 @@ class SlackBatchSummaryOperator(_ChatReplyOperator):
 
     :param summary: ``get_results``' return value (a ``BatchSummary`` dump).
     :param retry_outcome: A retry's ``RetryOutcome`` dump (``merge_retry``): the merged output is linked too.
-    :param link_seconds: How long the presigned download links stay valid.
+    :param link_seconds: How long the presigned download links stay valid; ``None``:
+        ``BATCHORCH_SLACK_LINK_TTL_SECONDS`` where the task runs (default 900).
     """
 
     template_fields: Sequence[str] = aws_template_fields("summary", "retry_outcome", *_THREAD_FIELDS)
 
     def __init__(self, *, summary: dict[str, Any] | str, retry_outcome: dict[str, Any] | str | None = None,
-                 link_seconds: int = 24 * 3600, **kwargs: Any) -> None:
+                 link_seconds: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.summary = summary
         self.retry_outcome = retry_outcome
@@ -111,9 +113,10 @@ class SlackBatchSummaryOperator(_ChatReplyOperator):
 
     def execute(self, context: Context) -> str | None:
         summary = BatchSummary.model_validate(self.summary)
-        text = summary_message(summary, context["run_id"], presigned_url(self.hook.s3, summary.output_csv_uri,
-                                                                         self.link_seconds))
+        seconds = self.link_seconds or link_ttl_seconds()
+        text = summary_message(summary, context["run_id"],
+                               presigned_url(self.hook.s3_links, summary.output_csv_uri, seconds), seconds)
         if self.retry_outcome:
             outcome = RetryOutcome.model_validate(self.retry_outcome)
-            text += "\n" + retry_message(outcome, presigned_url(self.hook.s3, outcome.output, self.link_seconds))
+            text += "\n" + retry_message(outcome, presigned_url(self.hook.s3_links, outcome.output, seconds))
         return self.thread().post(text)

@@ -5,6 +5,11 @@
 
 Airflow does not authenticate a plugin's app, so every request must carry a valid Slack signature (HMAC of the
 raw body with the app's signing secret, at most five minutes old): unsigned, forged or stale requests get 401.
+A request is bound to who sent it: the run it starts records the Slack ``user_id``, ``team_id`` and ``channel_id``
+of the verified payload in its conf, and follow-ups (``status``, ``failures``, ``retry-failed``) act only on the
+asker's own runs (same user, same workspace) unless the asker is an admin; others are told it is not their run.
+A request starts at most one run, however often it is replayed within its five minutes: the run id is derived
+from the request's timestamp and signature, and Airflow refuses a second run with the same id (409).
 The answer to Slack comes at once (Slack gives up after three seconds); the work (triggering a ``chat_command``
 run through the REST API with a service credential, or looking up a run) happens in the background and replies
 through the command's ``response_url``.
@@ -14,6 +19,8 @@ Configuration (environment of the API server):
 - ``SLACK_SIGNING_SECRET``, or the ``password`` of the Airflow connection named by
   ``BATCHORCH_SLACK_SIGNING_CONN_ID`` (default ``slack_signing_secret``);
 - ``BATCHORCH_SLACK_ALLOWED_TEAMS``: Slack workspace ids allowed to use the command (comma separated; empty: any);
+- ``BATCHORCH_SLACK_ADMINS``: Slack user ids that may follow up on anyone's run (comma separated; default none);
+- ``BATCHORCH_SLACK_LINK_TTL_SECONDS``: how long the download links in answers stay valid (default 900);
 - ``BATCHORCH_CHAT_DAG_ID`` (default ``chat_command``), ``BATCHORCH_CHAT_AWS_CONN_ID`` (default ``aws_default``,
   to read the stored summaries);
 - the REST API: see ``plugins.airflow_api`` (``BATCHORCH_AIRFLOW_API_URL``, a service user).
@@ -35,9 +42,11 @@ from fastapi.responses import JSONResponse
 from slack_sdk.signature import SignatureVerifier
 
 from airflow.plugins_manager import AirflowPlugin
-from airflow_provider_batchorch.core.chat_commands import HELP_TEXT, parse_chat_command
+from airflow_provider_batchorch.core.chat_commands import HELP_TEXT, id_set, parse_chat_command, request_run_id
+from airflow_provider_batchorch.core.errors import BatchorchError
+from airflow_provider_batchorch.notifications.slack import DEFAULT_LINK_TTL_SECONDS, link_ttl_seconds
 from airflow_provider_batchorch.plugins.airflow_api import AirflowApi, AirflowApiSettings
-from airflow_provider_batchorch.plugins.chat_follow_ups import ChatFollowUps, SlashCommand, new_run_id
+from airflow_provider_batchorch.plugins.chat_follow_ups import ChatFollowUps, SlashCommand
 
 log = logging.getLogger(__name__)
 
@@ -51,16 +60,19 @@ class SlackCommandSettings:
     dag_id: str = "chat_command"
     allowed_team_ids: frozenset[str] = field(default_factory=frozenset)
     aws_conn_id: str = "aws_default"
+    admin_user_ids: frozenset[str] = field(default_factory=frozenset)
+    link_ttl_seconds: int = DEFAULT_LINK_TTL_SECONDS
 
     @classmethod
     def from_env(cls) -> "SlackCommandSettings":
-        teams = os.environ.get("BATCHORCH_SLACK_ALLOWED_TEAMS", "")
         return cls(
             signing_secret=os.environ.get("SLACK_SIGNING_SECRET") or _secret_from_connection(
                 os.environ.get("BATCHORCH_SLACK_SIGNING_CONN_ID", "slack_signing_secret")),
             dag_id=os.environ.get("BATCHORCH_CHAT_DAG_ID", "chat_command"),
-            allowed_team_ids=frozenset(t.strip() for t in teams.split(",") if t.strip()),
+            allowed_team_ids=id_set(os.environ.get("BATCHORCH_SLACK_ALLOWED_TEAMS")),
             aws_conn_id=os.environ.get("BATCHORCH_CHAT_AWS_CONN_ID", "aws_default"),
+            admin_user_ids=id_set(os.environ.get("BATCHORCH_SLACK_ADMINS")),
+            link_ttl_seconds=link_ttl_seconds(),
         )
 
 
@@ -77,7 +89,7 @@ def _aws_s3(aws_conn_id: str) -> Callable[[], Any]:
     def s3():
         from airflow_provider_batchorch.hooks.batchorch import BatchorchHook
 
-        return BatchorchHook(aws_conn_id=aws_conn_id).s3
+        return BatchorchHook(aws_conn_id=aws_conn_id).s3_links
 
     return s3
 
@@ -107,13 +119,22 @@ def create_slack_app(
     @app.post(COMMANDS_PATH)
     async def slash_command(request: Request, background: BackgroundTasks) -> Any:
         body = await request.body()
-        current = settings()
+        try:
+            current = settings()
+        except BatchorchError as error:
+            log.error("Slack command refused: %s", error)
+            return JSONResponse({"detail": "the Slack command is misconfigured; see the API server log"},
+                                status_code=503)
         if not current.signing_secret:
             log.error("Slack command refused: no signing secret configured")
             return JSONResponse({"detail": "Slack signing secret not configured"}, status_code=503)
         if not _signed(current.signing_secret, body, request.headers):
             return JSONResponse({"detail": "invalid or missing Slack signature"}, status_code=401)
-        command = SlashCommand.from_form(dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True)))
+        command = SlashCommand.from_form(
+            dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True)),
+            start_run_id=request_run_id(request.headers["x-slack-request-timestamp"],
+                                        request.headers["x-slack-signature"]),
+        )
         if current.allowed_team_ids and command.team_id not in current.allowed_team_ids:
             return JSONResponse(_ephemeral("This Slack workspace may not use this command."), status_code=403)
         chat = parse_chat_command(command.text)
@@ -121,11 +142,12 @@ def create_slack_app(
             return _ephemeral(HELP_TEXT)
         follow_up = chat_for(current)
         if chat.kind == "request":
-            run_id = new_run_id()
-            background.add_task(follow_up.start_run, command, run_id)
+            run_id = command.start_run_id
+            background.add_task(follow_up.start_run, command)
             return _ephemeral(f"On it: run `{run_id}`. I'll reply in this channel; `status {run_id}` shows where "
                               "it is.")
-        background.add_task(follow_up.answer, chat, command)
+        background.add_task(follow_up.answer, chat, command, admins=current.admin_user_ids,
+                            link_seconds=current.link_ttl_seconds)
         return _ephemeral(f"Looking up {chat.run_id or 'your latest run'}...")
 
     return app

@@ -8,12 +8,19 @@ from __future__ import annotations
 import json
 import sys
 
+import boto3
 import pytest
+from botocore.config import Config
+from moto import mock_aws
 
+from airflow_provider_batchorch.aws.batch_store import save_summary
+from tests.chat.fake_airflow_api import FakeAirflowApi
 from tests.chat.slack_stand_in import TOKEN, SlackStandIn
+from tests.chat.test_slack_messages import SUMMARY
 
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+PREFIX = "s3://my-data/batchorch/runs/chat_command-slack-0612-1/"
 
 
 @pytest.fixture(scope="session")
@@ -40,3 +47,25 @@ def _quiet_direct_execute():
 
         ExecutorSafeguard.test_mode = True
     yield
+
+
+@pytest.fixture
+def airflow():
+    """The stand-in for Airflow's REST API (runs, task instances, XComs) the Slack plugin talks to."""
+    return FakeAirflowApi()
+
+
+@pytest.fixture
+def finished_run(airflow):
+    """A finished chat run of Slack user U1 in workspace T1, channel C1, whose results step stored summary.json
+    next to its batch (in moto's S3). Yields a SigV4 S3 client, as the plugin's (``BatchorchHook.s3_links``)."""
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1", config=Config(signature_version="s3v4"))
+        s3.create_bucket(Bucket="my-data")
+        config = type("Config", (), {"prefix_uri": PREFIX})
+        save_summary(s3, config, SUMMARY)
+        airflow.runs["slack-0612-1"] = {"dag_run_id": "slack-0612-1", "state": "success",
+                                        "conf": {"user_id": "U1", "team_id": "T1", "channel_id": "C1",
+                                                 "text": "enrich ..."}}
+        airflow.xcoms[("slack-0612-1", "analyze_csv")] = {"prefix_uri": PREFIX, "batch_id": "b1"}
+        yield s3

@@ -49,6 +49,9 @@ class FakeAirflowApi:
             if self.refuse_trigger:
                 return httpx.Response(self.refuse_trigger[0], json={"detail": self.refuse_trigger[1]})
             body = json.loads(request.content)
+            if body["dag_run_id"] in self.runs:  # as Airflow's unique (dag_id, run_id) answers
+                return httpx.Response(409, json={"detail": {"reason": "Unique constraint violation",
+                                                            "message": "Serialized DAG run already exists"}})
             run = {"dag_run_id": body["dag_run_id"], "state": "queued", "conf": body["conf"]}
             self.runs[run["dag_run_id"]] = run
             return httpx.Response(200, json=run)

@@ -133,14 +133,16 @@ def states(run) -> dict[str, str]:
 
 
 def request_conf(text: str, slack) -> dict:
-    return {"text": text, "user_id": "U1", "user_name": "ada", "channel_id": "C1",
+    return {"text": text, "user_id": "U1", "user_name": "ada", "team_id": "T1", "channel_id": "C1",
             "response_url": slack.response_url("run")}
 
 
-def test_a_signed_slash_command_triggers_a_chat_command_run(airflow_api, chat_dags_in_db, slack_conn):
+def test_a_signed_slash_command_triggers_a_chat_command_run_once(airflow_api, chat_dags_in_db, slack_conn):
+    text = f"enrich s3://batchorch-local/companies-{uuid.uuid4().hex[:8]}.csv"
     body = urlencode({"team_id": "T1", "channel_id": "C1", "user_id": "U1", "user_name": "ada", "command": "/enrich",
-                      "text": "enrich s3://batchorch-local/companies.csv", "response_url": slack_conn.response_url()})
-    ack = httpx.post(f"{airflow_api}/batchorch/slack/commands", content=body, headers=signed(body.encode()))
+                      "text": text, "response_url": slack_conn.response_url()})
+    headers = signed(body.encode())
+    ack = httpx.post(f"{airflow_api}/batchorch/slack/commands", content=body, headers=headers)
     assert ack.status_code == 200
     run_id = ack.json()["text"].split("`")[1]
     assert httpx.post(f"{airflow_api}/batchorch/slack/commands", content=body).status_code == 401
@@ -150,8 +152,16 @@ def test_a_signed_slash_command_triggers_a_chat_command_run(airflow_api, chat_da
         while (found := api.get(f"/api/v2/dags/chat_command/dagRuns/{run_id}")).status_code == 404:
             assert time.monotonic() < deadline, "the run was not triggered"
             time.sleep(0.1)
-    assert found.json()["conf"] == {"text": "enrich s3://batchorch-local/companies.csv", "user_id": "U1",
-                                    "user_name": "ada", "channel_id": "C1", "response_url": slack_conn.response_url()}
+        assert found.json()["conf"] == {"text": text, "user_id": "U1", "user_name": "ada", "team_id": "T1",
+                                        "channel_id": "C1", "response_url": slack_conn.response_url()}
+
+        # The same signed request again: Airflow refuses a second run with the same id (409), nobody is told.
+        replay = httpx.post(f"{airflow_api}/batchorch/slack/commands", content=body, headers=headers)
+        assert replay.status_code == 200 and replay.json()["text"].split("`")[1] == run_id
+        time.sleep(2)
+        runs = api.get("/api/v2/dags/chat_command/dagRuns", params={"limit": 100}).json()["dag_runs"]
+    assert [r["dag_run_id"] for r in runs if (r.get("conf") or {}).get("text") == text] == [run_id]
+    assert slack_conn.of("response_url") == []
 
 
 def test_a_large_batch_waits_for_approval_then_runs_and_reports_in_the_thread(

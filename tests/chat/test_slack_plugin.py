@@ -6,14 +6,11 @@ from __future__ import annotations
 import time
 from urllib.parse import urlencode
 
-import boto3
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from moto import mock_aws
 from slack_sdk.signature import SignatureVerifier
 
-from airflow_provider_batchorch.aws.batch_store import save_summary
 from airflow_provider_batchorch.core.chat_commands import HELP_TEXT
 from airflow_provider_batchorch.plugins.chat_follow_ups import ChatFollowUps
 from airflow_provider_batchorch.plugins.slack import (
@@ -23,10 +20,9 @@ from airflow_provider_batchorch.plugins.slack import (
     SlackCommandSettings,
     create_slack_app,
 )
-from tests.chat.conftest import SIGNING_SECRET
-from tests.support.asgi_server import serve
+from tests.chat.conftest import PREFIX, SIGNING_SECRET
 from tests.chat.fake_airflow_api import FakeAirflowApi
-from tests.chat.test_slack_messages import SUMMARY
+from tests.support.asgi_server import serve
 
 
 def slash(text: str, slack, **fields) -> bytes:
@@ -40,11 +36,6 @@ def signed(body: bytes, *, secret: str = SIGNING_SECRET, age: float = 0, timesta
     signature = SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=body)
     return {"X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": signature,
             "Content-Type": "application/x-www-form-urlencoded"}
-
-
-@pytest.fixture
-def airflow():
-    return FakeAirflowApi()
 
 
 def app_for(airflow: FakeAirflowApi, s3=None, **settings):
@@ -122,7 +113,7 @@ def test_a_request_is_acknowledged_and_triggers_a_chat_command_run(client, airfl
     assert f"`{run_id}`" in response.json()["text"]
     assert trigger == {"logical_date": None, "dag_run_id": run_id, "conf": {
         "text": "enrich s3://my-data/companies.csv with industry, 25 parallel workers", "user_id": "U1",
-        "user_name": "ada", "channel_id": "C1", "response_url": slack.response_url("cmd")}}
+        "user_name": "ada", "team_id": "T1", "channel_id": "C1", "response_url": slack.response_url("cmd")}}
     token_request, trigger_request = airflow.requests
     assert token_request.url.path == "/auth/token"
     assert trigger_request.url.path == "/api/v2/dags/chat_command/dagRuns"
@@ -164,23 +155,6 @@ def test_the_plugin_serves_the_app_under_batchorch():
 
 # --- follow-ups -------------------------------------------------------------------------------------------
 
-PREFIX = "s3://my-data/batchorch/runs/chat_command-slack-0612-1/"
-
-
-@pytest.fixture
-def finished_run(airflow):
-    """A finished chat run whose results step stored summary.json next to its batch (in moto's S3)."""
-    with mock_aws():
-        s3 = boto3.client("s3", region_name="us-east-1")
-        s3.create_bucket(Bucket="my-data")
-        config = type("Config", (), {"prefix_uri": PREFIX})
-        save_summary(s3, config, SUMMARY)
-        airflow.runs["slack-0612-1"] = {"dag_run_id": "slack-0612-1", "state": "success",
-                                        "conf": {"user_id": "U1", "channel_id": "C1", "text": "enrich ..."}}
-        airflow.xcoms[("slack-0612-1", "analyze_csv")] = {"prefix_uri": PREFIX, "batch_id": "b1"}
-        yield s3
-
-
 def ask_follow_up(airflow, slack, s3, text: str) -> str:
     slack.clear()
     client = TestClient(app_for(airflow, s3=lambda: s3))
@@ -206,7 +180,8 @@ def test_status_of_a_finished_run_is_its_summary(airflow, slack, finished_run):
 
 
 def test_status_of_a_run_waiting_for_approval(airflow, slack, finished_run):
-    airflow.runs["slack-0612-2"] = {"dag_run_id": "slack-0612-2", "state": "running", "conf": {}}
+    airflow.runs["slack-0612-2"] = {"dag_run_id": "slack-0612-2", "state": "running",
+                                    "conf": {"user_id": "U1", "team_id": "T1"}}
     airflow.task_instances["slack-0612-2"] = [{"task_id": "agent_request", "state": "success"},
                                               {"task_id": "approve_batch", "state": "awaiting_input"}]
     text = ask_follow_up(airflow, slack, finished_run, "status slack-0612-2")
