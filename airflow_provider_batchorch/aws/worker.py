@@ -34,10 +34,10 @@ from airflow_provider_batchorch.aws.result_store import result_store
 from airflow_provider_batchorch.core.agent_cache import CachedAgentCall
 from airflow_provider_batchorch.core.csv_chunks import read_chunk_rows
 from airflow_provider_batchorch.core.csv_output import csv_bytes
-from airflow_provider_batchorch.core.errors import BatchorchError, RegistryError
-from airflow_provider_batchorch.core.invocation import build_agent_call
+from airflow_provider_batchorch.core.errors import AgentCrashedError, BatchorchError, RegistryError
+from airflow_provider_batchorch.core.invocation import build_agent_call, close_agent_process_pools
 from airflow_provider_batchorch.core.models import BatchConfig, ChunkSpec, ChunkSummary
-from airflow_provider_batchorch.core.row_processing import RowProcessor
+from airflow_provider_batchorch.core.row_processing import ChunkOutcome, RowProcessor
 
 log = logging.getLogger(__name__)
 
@@ -213,7 +213,8 @@ class ChunkWorker:
                 "the CSV changed after it was analysed: run the batch again",
                 retryable=False,
             )
-        outcome = await processor.process_chunk(rows, on_progress=self._progress.updater(config.batch_id, chunk.chunk))
+        outcome = await process_rows_or_split(processor, rows, chunk.chunk,
+                                              on_progress=self._progress.updater(config.batch_id, chunk.chunk))
         await self._progress.finish(config.batch_id, chunk.chunk)
         try:
             body = csv_bytes(outcome.rows, neutralize=config.neutralize_formulas)
@@ -249,6 +250,40 @@ class ChunkWorker:
             processor = RowProcessor(config, agent_call)
             self._processors[config_uri] = processor
         return processor
+
+
+async def process_rows_or_split(processor: RowProcessor, rows: list[dict[str, str]], chunk: int, *,
+                                on_progress: Callable[[int, int], None] | None = None) -> ChunkOutcome:
+    """Rows that fail as a whole (an error outside any one row) are tried once more, then split in halves until
+    the rows that still fail do so alone: each of those becomes a failed row (``AGENT_CRASHED``), the rest succeed.
+    Without this a poison row would fail its chunk on every Step Functions retry, and the batch with it."""
+    for attempt in (1, 2):
+        try:
+            return await processor.process_chunk(rows, on_progress=on_progress if attempt == 1 else None)
+        except Exception as exc:  # noqa: BLE001 - a failure of the rows as a whole: retry, then split
+            log.warning("chunk %s: %d rows failed together (attempt %d): %r", chunk, len(rows), attempt, exc)
+            error = exc
+    if len(rows) == 1:
+        return await RowProcessor(processor.config, _failing_call(error), processor.validator).process_chunk(rows)
+    middle = len(rows) // 2
+    halves = [await process_rows_or_split(processor, part, chunk) for part in (rows[:middle], rows[middle:])]
+    return merge_outcomes(halves)
+
+
+def _failing_call(error: BaseException):
+    async def call(inputs: dict[str, Any]):
+        raise AgentCrashedError("Row failed its chunk on every attempt", detail=f"{type(error).__name__}: {error}")
+
+    return call
+
+
+def merge_outcomes(outcomes: list[ChunkOutcome]) -> ChunkOutcome:
+    merged = ChunkOutcome(rows=[row for outcome in outcomes for row in outcome.rows])
+    for outcome in outcomes:
+        for name in ("succeeded", "failed", "agent_calls", "rows_reused", "calls_saved", "input_tokens", "output_tokens"):
+            setattr(merged, name, getattr(merged, name) + getattr(outcome, name))
+        merged.failure_reasons.update(outcome.failure_reasons)
+    return merged
 
 
 class _ProgressBoard:
@@ -318,7 +353,10 @@ def run_worker(*, s3, sqs, sfn, ddb, queue_url: str, progress_table: str, max_ch
                 loop.add_signal_handler(sig, worker.stop)
             except (NotImplementedError, RuntimeError):
                 pass
-        await worker.run(idle_exit_seconds=idle_exit_seconds)
+        try:
+            await worker.run(idle_exit_seconds=idle_exit_seconds)
+        finally:
+            close_agent_process_pools()
 
     # Not asyncio.run(): it would wait for agent threads still running past their row timeout.
     loop = asyncio.new_event_loop()

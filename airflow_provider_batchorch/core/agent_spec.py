@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
 
 
 class InputField(BaseModel):
@@ -17,13 +17,36 @@ class InputField(BaseModel):
     synonyms: list[str] = Field(default_factory=list, description="Other column names that mean this field")
 
 
+TRUSTED_CALLABLE_PREFIX = "airflow_provider_batchorch.core.agents."
+
+
 class PythonInvocation(BaseModel):
-    """``callable`` is ``"module:function"``; the function takes the mapped row (a dict) and returns a dict."""
+    """``callable`` is ``"module:function"``; the function takes the mapped row (a dict) and returns a dict.
+
+    ``isolation``: ``process`` runs the callable in a supervised child process pool (a crash, exit or hang costs
+    that one row: ``core/agent_process_pool.py``); ``none`` runs it in the worker's own process (fastest; for pure,
+    trusted code). Unset: ``none`` for the built-in agents (``airflow_provider_batchorch.core.agents...``),
+    ``process`` for every other callable. Unset is left out of the dump, so cache keys stay as they were.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["python"] = "python"
     callable: str
+    isolation: Literal["process", "none"] | None = None
+
+    @property
+    def effective_isolation(self) -> Literal["process", "none"]:
+        if self.isolation is not None:
+            return self.isolation
+        return "none" if self.callable.startswith(TRUSTED_CALLABLE_PREFIX) else "process"
+
+    @model_serializer(mode="wrap")
+    def _omit_unset_isolation(self, handler: Any) -> dict[str, Any]:
+        data = handler(self)
+        if isinstance(data, dict) and data.get("isolation") is None:
+            data.pop("isolation", None)
+        return data
 
 
 class LlmInvocation(BaseModel):

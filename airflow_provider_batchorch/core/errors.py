@@ -123,3 +123,16 @@ class AgentRowError(Exception):
         super().__init__(reason if not detail else f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
+
+
+class AgentCrashedError(AgentRowError):
+    """The agent took its process down on this row (segfault, ``os._exit``) or tried to (``sys.exit``,
+    ``KeyboardInterrupt``): the row fails, its supervised child process is replaced, the chunk goes on."""
+
+    code = "AGENT_CRASHED"
+
+
+class AgentTimeoutError(AgentRowError):
+    """The agent did not answer this row within the batch's ``timeout_seconds`` (a hang, a blocked event loop)."""
+
+    code = "AGENT_TIMEOUT"

@@ -2,6 +2,12 @@
 
 Every kind is adapted to the same shape: ``await agent_call(inputs) -> AgentResult``. A kind is added by
 writing a builder ``(spec) -> AgentCall`` and listing it in ``BUILDERS``.
+
+``python`` agents are isolated by process unless they say otherwise (``PythonInvocation.isolation``): a user
+callable runs in a supervised child process pool (``core/agent_process_pool.py``), so that a row that crashes,
+exits or hangs fails alone (``AGENT_CRASHED`` / ``AGENT_TIMEOUT``) instead of taking the worker and its chunks
+down; the built-in offline agents (pure, ours) and callables declared ``isolation: none`` run in the worker's
+process, with no inter-process hop.
 """
 
 from __future__ import annotations
@@ -10,10 +16,13 @@ import asyncio
 import importlib
 import inspect
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Protocol
 
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
 from airflow_provider_batchorch.core.errors import RegistryError
+
+if TYPE_CHECKING:
+    from airflow_provider_batchorch.core.agent_process_pool import AgentProcessPool
 
 
 @dataclass
@@ -47,7 +56,18 @@ def import_callable(path: str) -> Callable[..., Any]:
 
 
 def _python_call(spec: AgentSpec) -> AgentCall:
+    """In the worker's process (``isolation: none``) or in a supervised child process (``process``, the default
+    for user callables; see ``core/agent_process_pool.py``). The callable is imported here either way, so that a
+    wrong path fails the batch at once with ``INVALID_REGISTRY``."""
     function = import_callable(spec.invocation.callable)
+    if spec.invocation.effective_isolation == "process":
+        pool = agent_process_pool(spec.invocation.callable)
+
+        async def call_isolated(inputs: dict[str, Any]) -> AgentResult:
+            output = await pool(dict(inputs))
+            return output if isinstance(output, AgentResult) else AgentResult(output=output)
+
+        return call_isolated
 
     async def call(inputs: dict[str, Any]) -> AgentResult:
         if inspect.iscoroutinefunction(function):
@@ -57,6 +77,26 @@ def _python_call(spec: AgentSpec) -> AgentCall:
         return output if isinstance(output, AgentResult) else AgentResult(output=output)
 
     return call
+
+
+_POOLS: dict[str, "AgentProcessPool"] = {}
+
+
+def agent_process_pool(callable_path: str) -> "AgentProcessPool":
+    """One pool per callable per process, shared by every batch that uses it (children are long-lived)."""
+    from airflow_provider_batchorch.core.agent_process_pool import AgentProcessPool
+
+    pool = _POOLS.get(callable_path)
+    if pool is None:
+        pool = _POOLS[callable_path] = AgentProcessPool(callable_path)
+    return pool
+
+
+def close_agent_process_pools() -> None:
+    """Stop every agent child process of this process (the worker calls it when it stops)."""
+    for pool in _POOLS.values():
+        pool.close()
+    _POOLS.clear()
 
 
 def _llm_call(spec: AgentSpec) -> AgentCall:

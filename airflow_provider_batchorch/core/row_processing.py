@@ -15,11 +15,12 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from airflow_provider_batchorch.core.csv_output import format_cell
-from airflow_provider_batchorch.core.errors import AgentRowError
+from airflow_provider_batchorch.core.errors import AgentCrashedError, AgentRowError, AgentTimeoutError
 from airflow_provider_batchorch.core.invocation import AgentCall
 from airflow_provider_batchorch.core.mapping import build_agent_inputs
 from airflow_provider_batchorch.core.models import ROW_FAILED, ROW_SUCCEEDED, BatchConfig
 from airflow_provider_batchorch.core.output_validation import OutputValidator
+from airflow_provider_batchorch.core.row_deadline import ROW_DEADLINE, RowDeadline
 
 
 @dataclass
@@ -45,9 +46,15 @@ class ChunkOutcome:
 def describe_failure(exc: BaseException, timeout_seconds: float) -> RowFailure:
     if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
         reason = f"Timed out after {timeout_seconds:g}s"
-        return RowFailure("TIMEOUT", reason, f"{reason}; raise timeout_seconds or check the agent")
+        return RowFailure(AgentTimeoutError.code, reason, f"{reason}; raise timeout_seconds or check the agent")
+    if isinstance(exc, AgentTimeoutError):
+        return RowFailure(exc.code, exc.reason, f"{exc}; raise timeout_seconds or check the agent")
     if isinstance(exc, AgentRowError):
         return RowFailure(exc.code, exc.reason, str(exc))
+    if isinstance(exc, SystemExit):  # an in-process agent (isolation: none) that called sys.exit()
+        return RowFailure(AgentCrashedError.code, "Agent tried to exit", f"Agent tried to exit: it called sys.exit({exc.code!r})")
+    if not isinstance(exc, Exception):  # KeyboardInterrupt and the like, raised by the agent itself
+        return RowFailure(AgentCrashedError.code, "Agent tried to exit", f"Agent tried to exit: it raised {type(exc).__name__}")
     name = type(exc).__name__
     return RowFailure("AGENT_ERROR", f"Agent raised {name}", f"Agent raised {name}: {exc}"[:1000])
 
@@ -85,7 +92,9 @@ class RowProcessor:
         try:
             inputs = build_agent_inputs(row, config.input_mapping, config.agent)
             called = True
-            result = await asyncio.wait_for(self.agent_call(inputs), timeout=config.timeout_seconds)
+            deadline = RowDeadline(config.timeout_seconds)
+            ROW_DEADLINE.set(deadline)  # this row's lane task: read by an agent call that enforces it itself
+            result = await deadline.run(self.agent_call(inputs))
             if result.reused_from:
                 called = False
                 outcome.calls_saved += 1
@@ -93,7 +102,7 @@ class RowProcessor:
             outcome.input_tokens += result.input_tokens
             outcome.output_tokens += result.output_tokens
             output = self.validator.validate(result.output)
-        except Exception as exc:  # noqa: BLE001 - every failure is recorded on its row, never raised
+        except (Exception, SystemExit, KeyboardInterrupt) as exc:  # noqa: BLE001 - recorded on its row, never raised
             failure = describe_failure(exc, config.timeout_seconds)
             # An LLM that was re-asked and still failed has spent tokens all the same.
             outcome.input_tokens += getattr(exc, "input_tokens", 0)

@@ -90,7 +90,7 @@ def test_misbehaving_agent_rows_fail_alone(chaos_aws, report):
     assert_exactly_once(result)
     assert len(bad) == 30 and summary.rows_failed == 30 and summary.status == "COMPLETED_WITH_ERRORS"
     assert all(row["_status"] == "FAILED" and row["_error_message"] for row in bad)
-    assert codes["raise"] == {"AGENT_ERROR"} and codes["hang"] == {"TIMEOUT"} and len(codes["garbage"]) == 1
+    assert codes["raise"] == {"AGENT_ERROR"} and codes["hang"] == {"AGENT_TIMEOUT"} and len(codes["garbage"]) == 1
     good = [row for row in rows if row["text"].endswith("ok")]
     assert all(row["_status"] == "SUCCEEDED" and row["upper"] == row["text"].upper()
                and row["length"] == str(len(row["text"])) for row in good)

@@ -46,7 +46,7 @@ def test_misbehaving_rows_fail_alone_with_a_reason(aws_with_workers):
     by_text = {t: r for t, r in zip(texts, rows)}
     assert by_text["fine"]["_status"] == "SUCCEEDED" and by_text["fine"]["upper"] == "FINE"
     assert by_text["please raise"]["_error_message"].startswith("Agent raised RuntimeError")
-    assert by_text["hang on"]["_error_code"] == "TIMEOUT"
+    assert by_text["hang on"]["_error_code"] == "AGENT_TIMEOUT"
     assert "length" in by_text["violate it"]["_error_message"]
     assert by_text["garbage out"]["_status"] == "FAILED" and by_text["garbage out"]["_error_message"]
     assert by_text[""]["_status"] == "FAILED" and "text" in by_text[""]["_error_message"]
