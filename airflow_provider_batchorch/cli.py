@@ -43,7 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--incremental", action="store_true",
                      help="reuse the output of rows enriched by an earlier run (same agent, version, input)")
     run.add_argument("--state-dir", help="where --incremental keeps its state (a local folder, or s3://...)")
-    run.add_argument("--workers", type=int, default=2, help="local worker processes on the embedded default")
+    run.add_argument("--workers", type=int, default=2,
+                     help="local worker processes on the embedded default (at least 1, default 2)")
     run.add_argument("--output", help="download the output CSV to this path")
     run.add_argument("--json", action="store_true", help="print the summary as one JSON line on stdout")
 

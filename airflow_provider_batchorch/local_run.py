@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 import uuid
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from airflow_provider_batchorch.aws.processor import execution_name
 from airflow_provider_batchorch.aws.s3_uri import parse_s3_uri, to_s3_uri
 from airflow_provider_batchorch.core.configure import build_batch_config
 from airflow_provider_batchorch.core.csv_analysis import analyze_csv
-from airflow_provider_batchorch.core.errors import BatchorchError
+from airflow_provider_batchorch.core.errors import BatchorchError, InvalidConfError
 from airflow_provider_batchorch.core.models import BatchRequest, BatchSummary
 from airflow_provider_batchorch.core.output_location import ALLOW_LOCAL_STATE_ENV
 from airflow_provider_batchorch.core.registry import resolve_registry
@@ -50,12 +51,16 @@ def preflight(request: BatchRequest) -> None:
 
 
 def run_batch(request: BatchRequest, *, workers: int = 2, output_path: str | None = None) -> BatchSummary:
+    if workers < 1:
+        raise InvalidConfError(f"--workers must be at least 1 (got {workers}): no worker would take the chunks.",
+                               hint="Give --workers 1 or more (default 2).")
     preflight(request)
     endpoint = os.environ.get("BATCHORCH_AWS_ENDPOINT_URL")
     with contextlib.ExitStack() as stack:
         if endpoint is None and "AIRFLOW_CONN_AWS_DEFAULT" not in os.environ:
             aws = stack.enter_context(EmbeddedAws())
             log.info("embedded AWS (moto) at %s; logs in %s", aws.endpoint_url, aws.log_dir)
+            stack.enter_context(aws.supervise(_exit_now))  # SIGINT/SIGTERM or the emulator dying: one line, exit
             aws.start_workers(workers)
             os.environ.update(aws.environment())
             os.environ[ALLOW_LOCAL_STATE_ENV] = "1"  # `--state-dir DIR`: workers are local processes here
@@ -63,6 +68,16 @@ def run_batch(request: BatchRequest, *, workers: int = 2, output_path: str | Non
         elif not request.csv_uri.startswith("s3://"):
             raise BatchorchError("a local CSV needs the embedded default.", hint="Upload it to S3 and pass its s3:// URI.")
         return _run_dag(request, output_path)
+
+
+def _exit_now(error: BatchorchError, exit_code: int) -> None:
+    """The run was aborted (its children are already stopped): one line on stderr, then exit at once, since the
+    main thread may be anywhere inside Airflow."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os.write(2, f"error: {error}\n".encode())
+    os._exit(exit_code)
 
 
 def _stage_local_csv(s3, request: BatchRequest, bucket: str) -> BatchRequest:

@@ -1,20 +1,31 @@
 """The embedded default: AWS emulated by a moto server on a free 127.0.0.1 port, plus local worker processes.
 
 Used by ``batchorch run`` when no AWS endpoint is configured, and by the end-to-end tests. Everything it starts
-it stops on exit.
+it stops on exit: each child (the moto server, every worker) leads its own process group, and ``stop`` sends the
+group SIGTERM, then SIGKILL after a grace period. On Linux a child also gets SIGKILL when the thread that started
+it dies (``PR_SET_PDEATHSIG``), so a parent killed outright leaves nothing behind. ``supervise`` turns SIGINT,
+SIGTERM and the emulator dying mid-run into one call of the caller's ``on_abort`` after the children are stopped.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ctypes
+import ctypes.util
 import json
 import logging
 import os
+import re
+import select
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import boto3
@@ -22,7 +33,9 @@ import requests
 from botocore.config import Config
 
 from airflow_provider_batchorch.aws.processor import ProcessorNames, ProcessorRefs, ensure_processor
+from airflow_provider_batchorch.core.errors import BatchorchError
 
+log = logging.getLogger(__name__)
 REGION = "us-east-1"
 BUCKET = "batchorch-local"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION}
@@ -31,12 +44,85 @@ RETRIES = {"mode": "standard", "max_attempts": 10}
 # Chunks one local worker takes at once. Rows in flight are chunk_concurrency x row_concurrency; with the
 # default two workers this lets a batch reach concurrency 500 at 100 rows a chunk (250 chunks in flight).
 WORKER_MAX_CHUNKS = 128
+# How long ``stop`` waits after SIGTERM before SIGKILL. A worker that is told to stop finishes the chunks in hand.
+STOP_GRACE_SECONDS = 5.0
+# Exit codes of an aborted run (``supervise``): the shell's 128 + signal number, 1 when the emulator died.
+EXIT_EMULATOR_STOPPED = 1
+
+
+class RunInterruptedError(BatchorchError):
+    code = "RUN_INTERRUPTED"
+
+
+class EmulatorStoppedError(BatchorchError):
+    code = "RUN_EMULATOR_STOPPED"
 
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def _load_prctl() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _load_prctl()  # resolved here, not in the forked child
+_PR_SET_PDEATHSIG = 1
+
+
+def _child_setup(parent_pid: int, die_with_parent: bool) -> Callable[[], None]:
+    """Runs in the child between fork and exec: its own process group, and SIGKILL when the parent dies."""
+
+    def setup() -> None:
+        os.setsid()
+        if die_with_parent and _PRCTL is not None:
+            _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            if os.getppid() != parent_pid:  # the parent died before the safeguard was armed
+                os._exit(1)
+
+    return setup
+
+
+def _signal_group(process: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(process.pid, sig)  # the child and anything it started
+    except ProcessLookupError:
+        pass
+    except PermissionError:  # not a group leader after all: the process alone
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(process.pid, sig)
+
+
+def stop_processes(processes: list[subprocess.Popen], grace: float = STOP_GRACE_SECONDS) -> None:
+    """SIGTERM to each process's group, SIGKILL to those still there after ``grace`` seconds; reaps them all."""
+    for process in processes:
+        if process.poll() is None:
+            _signal_group(process, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for process in processes:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+    for process in processes:
+        _signal_group(process, signal.SIGKILL)  # also a group whose leader exited but left members behind
+        process.wait()
+
+
+def describe_exit(returncode: int | None) -> str:
+    if returncode is None:
+        return "is still running"
+    if returncode < 0:
+        try:
+            return f"was killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"was killed by signal {-returncode}"
+    return f"exited with code {returncode}"
 
 
 class EmbeddedAws:
@@ -49,19 +135,21 @@ class EmbeddedAws:
         self._server: subprocess.Popen | None = None
         self._workers: list[subprocess.Popen] = []
         self._worker_logs: dict[int, Path] = {}
+        self._stop_lock = threading.Lock()
+        self._stopping = False
 
     @property
     def endpoint_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def client(self, service: str, *, endpoint_url: str | None = None):
+    def client(self, service: str, *, endpoint_url: str | None = None, config: Config | None = None):
         return boto3.client(
             service,
             endpoint_url=endpoint_url or self.endpoint_url,
             region_name=REGION,
             aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            config=Config(retries=RETRIES),
+            config=config or Config(retries=RETRIES),
         )
 
     def __enter__(self) -> "EmbeddedAws":
@@ -75,13 +163,9 @@ class EmbeddedAws:
         self.port = free_port()
         # moto's Step Functions interpreter calls S3/SQS/DynamoDB through MOTO_PORT on localhost.
         env = {**os.environ, **CREDENTIALS, "MOTO_PORT": str(self.port)}
-        log = open(self.log_dir / "moto.log", "ab")
-        self._server = subprocess.Popen(
-            [sys.executable, "-m", "airflow_provider_batchorch.aws.embedded", "--port", str(self.port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
+        with open(self.log_dir / "moto.log", "ab") as log:
+            self._server = self._spawn(
+                [sys.executable, "-m", "airflow_provider_batchorch.aws.embedded", "--port", str(self.port)], log, env)
         self._wait_until_up()
         requests.post(
             f"{self.endpoint_url}/moto-api/config",
@@ -90,6 +174,13 @@ class EmbeddedAws:
         ).raise_for_status()
         self.client("s3").create_bucket(Bucket=self.bucket)
         self.refs = ensure_processor(self.client("stepfunctions"), self.client("sqs"), self.client("dynamodb"), self.names)
+
+    @staticmethod
+    def _spawn(command: list[str], output, env: dict[str, str]) -> subprocess.Popen:
+        # PR_SET_PDEATHSIG fires when the starting *thread* ends: armed only when that thread is the main one.
+        die_with_parent = threading.current_thread() is threading.main_thread()
+        return subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env,
+                                preexec_fn=_child_setup(os.getpid(), die_with_parent))
 
     def _wait_until_up(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
@@ -130,8 +221,7 @@ class EmbeddedAws:
             index = len(self._workers)
             log_path = self.log_dir / f"worker-{index}.log"
             with open(log_path, "ab") as log:
-                process = subprocess.Popen(self.worker_command(max_chunks, endpoint_url=endpoint_url), stdout=log,
-                                           stderr=subprocess.STDOUT, env=env)
+                process = self._spawn(self.worker_command(max_chunks, endpoint_url=endpoint_url), log, env)
             self._workers.append(process)
             self._worker_logs[process.pid] = log_path
             started.append(process)
@@ -153,20 +243,127 @@ class EmbeddedAws:
     def workers(self) -> list[subprocess.Popen]:
         return list(self._workers)
 
-    def stop(self) -> None:
-        for process in [*self._workers, self._server]:
-            if process is not None and process.poll() is None:
-                process.terminate()
-        for process in [*self._workers, self._server]:
-            if process is None:
-                continue
+    @property
+    def server(self) -> subprocess.Popen | None:
+        return self._server
+
+    def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        """Stop every worker and the emulator (SIGTERM, SIGKILL after ``grace`` seconds). Safe from any thread."""
+        with self._stop_lock:
+            self._stopping = True
+            stop_processes([p for p in [*self._workers, self._server] if p is not None], grace)
+            self._workers.clear()
+            self._server = None
+
+    @contextlib.contextmanager
+    def supervise(self, on_abort: Callable[[BatchorchError, int], None]) -> Iterator[None]:
+        """While in the block: on SIGINT/SIGTERM, or when the emulator dies, stop the children, then call
+        ``on_abort(error, exit_code)`` from a watchdog thread (the main thread may be deep in Airflow, whose task
+        runner replaces the SIGTERM handler, so the signal is read from ``signal.set_wakeup_fd``). Main thread only.
+        """
+        watchdog = _Watchdog(self, on_abort)
+        with watchdog.armed():
+            yield
+
+
+class _PartsTally:
+    """Chunk parts the workers finished in the emulator's S3, counted while the emulator still answers."""
+
+    _SUMMARY = re.compile(r"/parts/chunk-\d+\.json$")
+
+    def __init__(self, s3, bucket: str) -> None:
+        self.s3, self.bucket = s3, bucket
+        self.rows: dict[str, int] = {}
+
+    def refresh(self) -> None:
+        from airflow_provider_batchorch.core.models import ChunkSummary
+
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix="batchorch/runs/"):
+            for item in page.get("Contents", []):
+                key = item["Key"]
+                if key not in self.rows and self._SUMMARY.search(key):
+                    body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+                    self.rows[key] = ChunkSummary.model_validate_json(body).rows
+
+    def describe(self) -> str:
+        if not self.rows:
+            return "no chunk part had been finished"
+        return (f"{len(self.rows)} chunk parts ({sum(self.rows.values())} rows) had been finished, in the emulator's "
+                "in-memory S3: they are gone with it, and no output was written")
+
+
+class _Watchdog:
+    POLL_SECONDS = 0.2
+    TALLY_SECONDS = 1.0
+
+    def __init__(self, aws: EmbeddedAws, on_abort: Callable[[BatchorchError, int], None]) -> None:
+        self.aws, self.on_abort = aws, on_abort
+        self.done = threading.Event()
+        self.tally = _PartsTally(aws.client("s3", config=_QUICK), aws.bucket)
+
+    @contextlib.contextmanager
+    def armed(self) -> Iterator[None]:
+        read_fd, write_fd = os.pipe()
+        os.set_blocking(write_fd, False)
+        # A Python-level handler must be installed for the C handler to write the wakeup byte; this one does
+        # nothing else, so SIGINT no longer raises KeyboardInterrupt somewhere in Airflow.
+        previous = {sig: signal.signal(sig, _ignore_here) for sig in (signal.SIGINT, signal.SIGTERM)}
+        previous_fd = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+        threads = [threading.Thread(target=self._watch, args=(read_fd,), name="embedded-watchdog", daemon=True),
+                   threading.Thread(target=self._count_parts, name="embedded-parts-tally", daemon=True)]
+        for thread in threads:
+            thread.start()
+        try:
+            yield
+        finally:
+            self.done.set()
+            signal.set_wakeup_fd(previous_fd)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            for thread in threads:
+                thread.join(timeout=5)
+            os.close(write_fd)
+            os.close(read_fd)
+
+    def _watch(self, read_fd: int) -> None:
+        while not self.done.is_set():
+            ready, _, _ = select.select([read_fd], [], [], self.POLL_SECONDS)
+            if ready:
+                received = [s for s in os.read(read_fd, 64) if s in (signal.SIGINT, signal.SIGTERM)]
+                if received:
+                    return self._abort_on_signal(signal.Signals(received[0]))
+            server = self.aws.server
+            if server is not None and server.poll() is not None and not self.aws._stopping:
+                return self._abort_on_emulator_exit(server)
+
+    def _abort_on_signal(self, sig: signal.Signals) -> None:
+        log.warning("%s received: stopping the workers and the emulator", sig.name)
+        self.aws.stop()
+        self.on_abort(RunInterruptedError(
+            f"interrupted by {sig.name}: the workers and the embedded emulator were stopped, "
+            f"{self.tally.describe()}", hint="Run it again to process the batch."), 128 + sig)
+
+    def _abort_on_emulator_exit(self, server: subprocess.Popen) -> None:
+        how = describe_exit(server.returncode)
+        self.aws.stop(grace=1.0)  # with the emulator gone the workers have nothing left to finish
+        self.on_abort(EmulatorStoppedError(
+            f"the embedded AWS emulator (moto, pid {server.pid}) {how} mid-run; {self.tally.describe()}",
+            hint=f"Run it again; the emulator's log is {self.aws.log_dir / 'moto.log'}."), EXIT_EMULATOR_STOPPED)
+
+    def _count_parts(self) -> None:
+        while not self.done.wait(self.TALLY_SECONDS):
             try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        self._workers.clear()
-        self._server = None
+                self.tally.refresh()
+            except Exception:  # noqa: BLE001 - the emulator may be gone or busy: keep the last count
+                continue
+
+
+def _ignore_here(signum, frame) -> None:
+    """The watchdog acts on the signal (it reads it from the wakeup fd)."""
+
+
+# Short timeouts and no retries for the watchdog's own calls, so a dying emulator does not hold it.
+_QUICK = Config(connect_timeout=1, read_timeout=3, retries={"total_max_attempts": 1})
 
 
 def serve(host: str, port: int) -> None:

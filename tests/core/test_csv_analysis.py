@@ -492,3 +492,19 @@ def test_analysis_imports_no_airflow():
         "assert not [m for m in sys.modules if m == 'airflow' or m.startswith('airflow.')], 'airflow imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("text", [
+    "name,price\nCafé,£1\n",
+    "name,price,city\nCafé Crème,£12.50,Montréal\nThé,£3,Besançon\n",
+    "company,note\nAcme Ltd,costs £5\nBéla,résumé\n",
+])
+def test_latin1_hint_names_a_codec_that_decodes_pound_and_e_acute(text):
+    data = text.encode("latin-1")
+    error = error_of(data)
+    guess = error.details["likely_encoding"]
+    assert guess and data.decode(guess) == text  # £ stays £, é stays é
+    for wrong in ("cp1250", "cp1006"):
+        assert wrong not in str(error)
+    assert f'"encoding": "{guess}"' in error.hint
+
