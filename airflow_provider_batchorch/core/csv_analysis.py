@@ -753,11 +753,11 @@ class _Analysis:
         guess = _guess_encoding(bytes(self.prefix[:SNIFF_BYTES]) + b"\n" + window)
         line = self._line_at(failure.offset, block, offset)
         likely = f"; it looks like {guess}" if guess else ""
-        example = f'e.g. "encoding": "{guess}"' if guess else "a Python codec name"
+        example = f'e.g. "encoding": "{guess}"' if guess else "as a Python codec name"
         return CsvError(
             f"byte {failure.offset} (line {line}, bytes {failure.bad.hex(' ')}) is not valid {self.codec}{likely}",
             code="ENCODING_ERROR",
-            hint=f"Re-save the file as UTF-8, or pass its encoding, {example}.",
+            hint=f"Re-save the file as UTF-8, or pass its encoding{',' if guess else ''} {example}.",
             details={"byte_offset": failure.offset, "line": line, "likely_encoding": guess},
         )
 
