@@ -131,6 +131,7 @@ def build_chat_command_dag(
             request=_xcom(request.task_id, "request"),
             aws_conn_id=aws_conn_id,
             registry_table=registry_table,
+            registry_files=[policy.registry] if policy.registry else [],  # the chat conf carries it on
             processor_names=names,
             poll_interval=poll_interval,
             deferrable=deferrable,

@@ -284,7 +284,8 @@ def _deploy_stack(args: argparse.Namespace) -> int:
 
 def cmd_registry(args: argparse.Namespace) -> int:
     from airflow_provider_batchorch.aws.registry_table import create_registry_table, load_registry_table, put_agents
-    from airflow_provider_batchorch.core.registry import load_registry_file, resolve_registry
+    from airflow_provider_batchorch.core.registry import load_registry_file
+    from airflow_provider_batchorch.core.registry_trust import RegistryTrust, assemble_registry
 
     if args.action == "put":
         if not (args.file and args.table):
@@ -294,10 +295,8 @@ def cmd_registry(args: argparse.Namespace) -> int:
         count = put_agents(ddb, load_registry_file(args.file).list(), args.table)
         print(f"stored {count} agents in {args.table}")
         return 0
-    registry = resolve_registry(args.file)
-    if args.table:
-        (ddb,) = _clients(args, "dynamodb")
-        registry = registry.merged(load_registry_table(ddb, args.table))
+    table = load_registry_table(_clients(args, "dynamodb")[0], args.table) if args.table else None
+    registry = assemble_registry(trust=RegistryTrust.from_env(registry_files=[args.file]), table=table)  # your --file
     if args.action == "show":
         if not args.name:
             raise BatchorchError("registry show needs an agent name.", hint="e.g. batchorch registry show company-enrichment-agent")
@@ -311,7 +310,7 @@ def cmd_registry(args: argparse.Namespace) -> int:
 
 def cmd_request(args: argparse.Namespace) -> int:
     """The conf JSON on stdout; notes, or the clarifying question (exit 2), on stderr."""
-    from airflow_provider_batchorch.core.registry import resolve_registry
+    from airflow_provider_batchorch.core.registry_trust import RegistryTrust, assemble_registry
     from airflow_provider_batchorch.core.request_parser import parse_request
     from airflow_provider_batchorch.core.request_policy import ANY_BUCKET, RequestPolicy
 
@@ -322,7 +321,8 @@ def cmd_request(args: argparse.Namespace) -> int:
     if args.allowed_buckets or not os.environ.get("BATCHORCH_CHAT_ALLOWED_BUCKETS"):
         overrides["allowed_buckets"] = args.allowed_buckets or [ANY_BUCKET]  # a dry run on your own machine
     policy = RequestPolicy.from_env(**overrides)
-    parsed = parse_request(args.text, resolve_registry(policy.registry), policy)
+    registry = assemble_registry(trust=RegistryTrust.from_env(registry_files=[policy.registry]))  # configured
+    parsed = parse_request(args.text, registry, policy)
     for note in parsed.notes:
         print(f"note: {note}", file=sys.stderr)
     if not parsed.ready:

@@ -7,6 +7,7 @@ folder of its own); the files in ``dags/`` are one-line entry points.
 from __future__ import annotations
 
 from datetime import timedelta
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from airflow.sdk import DAG, Param, chain
@@ -51,13 +52,18 @@ percent, ETA) → `get_results` (output CSV + summary: SUCCEEDED or COMPLETED_WI
 | `output_fields` | `[]` | subset of the agent's output fields; empty = all |
 | `output_uri` | null | `s3://...` for the output CSV; default next to the batch |
 | `chunk_rows` | 100 | rows per chunk handed to one worker task |
-| `registry` | null | extra agent registry file (YAML/JSON), local path or `s3://` |
+| `registry` | null | extra agent registry file (YAML/JSON), local path or `s3://`: untrusted, see below |
 | `encoding` | null | override the detected encoding, e.g. `cp1252` |
 | `neutralize_formulas` | true | prefix cells starting with `= + - @` so spreadsheets do not run them |
 | `incremental` | false | reuse the stored output of rows enriched before; only new or changed rows call the agent |
 | `state_uri` | null | where incremental state lives; default `s3://<csv bucket>/batchorch/state/` |
 
-Unknown keys are refused. Example:
+Unknown keys are refused. A conf's `registry` may only add agents without code (`kind: python` is refused)
+whose targets (model, base_url, function, state machine) match the operator's `BATCHORCH_ALLOWED_AGENT_TARGETS`;
+agents that run code come from registries the deployment configured (`registry_files` of the DAG factory,
+`BATCHORCH_REGISTRY_FILES`) or the AgentRegistry table. Otherwise the run fails with `UNTRUSTED_AGENT`.
+
+Example:
 
 ```json
 {"csv_uri": "s3://my-data/companies.csv", "agent": "company-enrichment-agent",
@@ -115,7 +121,9 @@ def batch_params() -> dict[str, Param]:
         ),
         "registry": Param(
             None, type=["null", "string"], title="Agent registry file",
-            description="A YAML/JSON registry adding agents: local path (on the workers) or s3://.",
+            description="A YAML/JSON registry adding agents: local path (on the workers) or s3://. Its agents "
+            "may not run Python code or replace a configured agent, and may call only targets on the operator's "
+            "BATCHORCH_ALLOWED_AGENT_TARGETS; agents with code go in a registry an operator configured.",
         ),
         "encoding": Param(
             None, type=["null", "string"], title="Encoding",
@@ -160,6 +168,7 @@ def add_batch_pipeline_tasks(
     batch_id: str | None = None,
     aws_conn_id: str | None = "aws_default",
     registry_table: str | None = None,
+    registry_files: Sequence[str] = (),
     processor_names: ProcessorNames | dict[str, Any] | None = None,
     poll_interval: float = 5.0,
     deferrable: bool = True,
@@ -178,6 +187,8 @@ def add_batch_pipeline_tasks(
         Give each pipeline of one DAG run its own.
     :param aws_conn_id: The AWS connection every task uses (endpoint_url in its extra for moto/LocalStack).
     :param registry_table: A DynamoDB AgentRegistry table to look agents up in, besides the built-ins.
+    :param registry_files: Registry files (local paths or ``s3://``) the DAG author trusts, their Python agents
+        included; added to the operator's ``BATCHORCH_REGISTRY_FILES``. The conf's ``registry`` is not trusted.
     :param processor_names: Names of the processor's state machine, queues and progress table.
     :param poll_interval: Seconds between progress polls while the batch runs.
     :param deferrable: Wait for the batch in the triggerer (default) rather than in a worker slot.
@@ -190,6 +201,7 @@ def add_batch_pipeline_tasks(
         task_id="validate_agent",
         agent=_xcom(analyze.task_id, "request", "agent"),
         registry=_xcom(analyze.task_id, "request", "registry"),
+        registry_files=registry_files,
         registry_table=registry_table,
         **aws,
     )
@@ -234,6 +246,7 @@ def build_batch_orchestrator_dag(
     *,
     aws_conn_id: str | None = "aws_default",
     registry_table: str | None = None,
+    registry_files: Sequence[str] = (),
     processor_names: ProcessorNames | dict[str, Any] | None = None,
     poll_interval: float = 5.0,
     deferrable: bool = True,
@@ -259,6 +272,7 @@ def build_batch_orchestrator_dag(
         chain(*add_batch_pipeline_tasks(
             aws_conn_id=aws_conn_id,
             registry_table=registry_table,
+            registry_files=registry_files,
             processor_names=processor_names,
             poll_interval=poll_interval,
             deferrable=deferrable,

@@ -12,7 +12,6 @@ import tempfile
 from pathlib import Path
 
 from airflow_provider_batchorch.core.models import BatchRequest, BatchSummary
-from airflow_provider_batchorch.core.registry import resolve_registry
 from airflow_provider_batchorch.core.retry_failed import (
     RetryInputError,
     RetryOutcome,
@@ -33,13 +32,13 @@ def retry_failed_output(previous_output: str | Path, request: BatchRequest, *, w
     :param output_path: The merged output; default ``<previous>_retried.csv`` next to it.
     :return: The merge outcome and the retry batch's summary (``None`` when no row had failed).
     """
-    from airflow_provider_batchorch.local_run import run_batch
+    from airflow_provider_batchorch.local_run import owner_registry, run_batch
 
     previous = Path(previous_output)
     if not previous.is_file():
         raise RetryInputError(f"no such file: {previous}", hint="Give the output CSV of a previous run.")
     merged = Path(output_path) if output_path else retried_output_path(previous)
-    agent = resolve_registry(request.registry).validate(request.agent)
+    agent = owner_registry(request).validate(request.agent)
     with tempfile.TemporaryDirectory(prefix="batchorch-retry-") as work:
         retry_input = Path(work) / f"{previous.stem}_failed_rows.csv"
         with open_csv_text(previous) as source, retry_input.open("w", encoding="utf-8", newline="") as target:

@@ -25,7 +25,8 @@ from airflow_provider_batchorch.core.csv_analysis import analyze_csv
 from airflow_provider_batchorch.core.errors import BatchorchError, InvalidConfError
 from airflow_provider_batchorch.core.models import BatchRequest, BatchSummary
 from airflow_provider_batchorch.core.output_location import ALLOW_LOCAL_STATE_ENV
-from airflow_provider_batchorch.core.registry import resolve_registry
+from airflow_provider_batchorch.core.registry import AgentRegistry
+from airflow_provider_batchorch.core.registry_trust import assemble_registry, trusting_registry_files
 from airflow_provider_batchorch.local_airflow import configure_environment, migrate_database
 
 log = logging.getLogger(__name__)
@@ -36,9 +37,16 @@ class RunFailedError(BatchorchError):
     code = "RUN_FAILED"
 
 
+def owner_registry(request: BatchRequest) -> AgentRegistry:
+    """The registry of a local run: ``batchorch run`` is run by the machine's owner, whose ``--registry`` file
+    is trusted like an operator's configured one (``run_batch`` passes that trust on to the Airflow it starts)."""
+    with trusting_registry_files(request.registry):
+        return assemble_registry(request.registry)
+
+
 def preflight(request: BatchRequest) -> None:
     """Fail fast on what can be checked without AWS. S3 CSVs are checked by the DAG's analyze task."""
-    agent = resolve_registry(request.registry).validate(request.agent)
+    agent = owner_registry(request).validate(request.agent)
     if request.csv_uri.startswith("s3://"):
         return
     path = Path(request.csv_uri)
@@ -67,7 +75,8 @@ def run_batch(request: BatchRequest, *, workers: int = 2, output_path: str | Non
             request = _stage_local_csv(aws.client("s3"), request, aws.bucket)
         elif not request.csv_uri.startswith("s3://"):
             raise BatchorchError("a local CSV needs the embedded default.", hint="Upload it to S3 and pass its s3:// URI.")
-        return _run_dag(request, output_path)
+        with trusting_registry_files(request.registry):  # the owner's --registry, for the DAG's validate_agent
+            return _run_dag(request, output_path)
 
 
 def _exit_now(error: BatchorchError, exit_code: int) -> None:

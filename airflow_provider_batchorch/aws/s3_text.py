@@ -30,3 +30,9 @@ def s3_text_writer(s3, uri: str, content_type: str = "text/csv") -> Iterator[Tex
         text.detach()  # flushes; the spool stays open
         spool.seek(0)
         s3.upload_fileobj(spool, bucket, key, ExtraArgs={"ContentType": content_type})
+
+
+def s3_object_text(s3, uri: str) -> str:
+    """A small object (a registry file, say) as one string, a BOM skipped."""
+    with s3_text_reader(s3, uri) as text:
+        return text.read()

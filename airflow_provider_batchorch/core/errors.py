@@ -93,6 +93,13 @@ class RegistryError(BatchorchError):
     code = "INVALID_REGISTRY"
 
 
+class UntrustedAgentError(BatchorchError):
+    """An agent from a registry a run request brought (not one an operator configured) would run code, call a
+    target off the operator's allow-list, or replace a configured agent."""
+
+    code = "UNTRUSTED_AGENT"
+
+
 class MissingRequiredFieldError(BatchorchError):
     code = "MISSING_REQUIRED_FIELD"
 

@@ -273,20 +273,28 @@ def load_registry_text(text: str, source_name: str = "<registry>") -> AgentRegis
     return AgentRegistry(specs)
 
 
-def load_registry_file(path: str | Path) -> AgentRegistry:
+def read_registry_file(path: str | Path) -> str:
+    """The text of a local registry file; ``RegistryError`` when it is missing or unreadable."""
     file = Path(path).expanduser()
     if not file.is_file():
         raise RegistryError(f"Registry file not found: {file}",
                             hint="Give the path of a YAML or JSON registry file (see examples/registry.yaml).")
     try:
-        text = file.read_text(encoding="utf-8-sig")
+        return file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise RegistryError(f"Cannot read registry file {file}: {exc}") from None
-    return load_registry_text(text, str(file))
+
+
+def load_registry_file(path: str | Path) -> AgentRegistry:
+    return load_registry_text(read_registry_file(path), str(Path(path).expanduser()))
 
 
 def resolve_registry(file: str | Path | None = None) -> AgentRegistry:
-    """The built-in agents, overridden and extended by the agents of a local registry file when given."""
+    """The built-in agents, overridden and extended by the agents of a local registry file when given.
+
+    The file is taken as trusted (its python agents run): a registry named by a run request goes through
+    ``core.registry_trust.assemble_registry`` instead, which is what the DAGs and the CLI use.
+    """
     registry = builtin_registry()
     if file is None or str(file).strip() == "":
         return registry

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
@@ -12,7 +11,9 @@ from airflow.sdk.bases.skipmixin import SkipMixin
 from airflow_provider_batchorch.aws.registry_table import load_registry_table
 from airflow_provider_batchorch.aws.s3_uri import parse_s3_uri
 from airflow_provider_batchorch.core.chat_replies import plan_message
-from airflow_provider_batchorch.core.registry import AgentRegistry, builtin_registry, load_registry_text
+from airflow_provider_batchorch.aws.s3_text import s3_object_text
+from airflow_provider_batchorch.core.registry import AgentRegistry
+from airflow_provider_batchorch.core.registry_trust import RegistryTrust, assemble_registry
 from airflow_provider_batchorch.core.request_parser import parse_request
 from airflow_provider_batchorch.core.request_policy import (
     ParsedRequest,
@@ -134,18 +135,12 @@ class AgentRequestOperator(AwsBaseOperator[BatchorchHook], SkipMixin):
         return parsed
 
     def load_registry(self, policy: RequestPolicy) -> AgentRegistry:
-        """The built-in agents, plus the policy's registry file (local or ``s3://``), plus ``registry_table``."""
-        registry = builtin_registry()
-        if policy.registry:
-            if policy.registry.startswith("s3://"):
-                bucket, key = parse_s3_uri(policy.registry)
-                text = self.hook.s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8-sig")
-            else:
-                text = Path(policy.registry).read_text(encoding="utf-8-sig")
-            registry = registry.merged(load_registry_text(text, policy.registry))
-        if self.registry_table:
-            registry = registry.merged(load_registry_table(self.hook.dynamodb, self.registry_table))
-        return registry
+        """The built-in agents, the configured registry files (the policy's registry, set by the deployment, and
+        ``BATCHORCH_REGISTRY_FILES``), plus ``registry_table``. A chat request never adds a registry."""
+        table = load_registry_table(self.hook.dynamodb, self.registry_table) if self.registry_table else None
+        trust = RegistryTrust.from_env(registry_files=[policy.registry])
+        return assemble_registry(None, trust=trust, table=table,
+                                 read_s3=lambda uri: s3_object_text(self.hook.s3, uri))
 
 
 def request_model(llm_conn_id: str):

@@ -8,13 +8,9 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow_provider_batchorch.aws.registry_table import load_registry_table
-from airflow_provider_batchorch.aws.s3_uri import parse_s3_uri
-from airflow_provider_batchorch.core.registry import (
-    AgentRegistry,
-    builtin_registry,
-    load_registry_text,
-    resolve_registry,
-)
+from airflow_provider_batchorch.aws.s3_text import s3_object_text
+from airflow_provider_batchorch.core.registry import AgentRegistry
+from airflow_provider_batchorch.core.registry_trust import RegistryTrust, assemble_registry
 from airflow_provider_batchorch.hooks.batchorch import BatchorchHook
 
 if TYPE_CHECKING:
@@ -22,13 +18,16 @@ if TYPE_CHECKING:
 
 
 class ValidateAgentOperator(AwsBaseOperator[BatchorchHook]):
-    """Resolve ``agent`` in the registry; fail with UNKNOWN_AGENT or INCOMPATIBLE_AGENT (and suggestions).
+    """Resolve ``agent`` in the registry; fail with UNKNOWN_AGENT, INCOMPATIBLE_AGENT or UNTRUSTED_AGENT.
 
-    The registry is the built-in agents, plus ``registry`` (a YAML/JSON file: local path or ``s3://``), plus
-    the DynamoDB table ``registry_table`` when set; later sources override earlier ones.
+    The registry (``core.registry_trust.assemble_registry``): the built-in agents, the configured registry files
+    (``registry_files`` and ``BATCHORCH_REGISTRY_FILES``), the DynamoDB table ``registry_table`` -- each
+    overriding the one before -- then ``registry``, which comes from the run conf and is untrusted: its agents
+    may only add agents, without Python code, calling targets on ``BATCHORCH_ALLOWED_AGENT_TARGETS``.
 
     :param agent: The agent's name (or an alias).
-    :param registry: A registry file, local path or ``s3://bucket/key.yaml``.
+    :param registry: The run request's registry file, local path or ``s3://bucket/key.yaml`` (untrusted).
+    :param registry_files: Registry files the DAG author trusts (local paths or ``s3://``); not templated.
     :param registry_table: A DynamoDB AgentRegistry table (PK ``agent_name``, SK ``version``), or ``None``.
     :return: ``{"agent": AgentSpec dump, "description": registry.describe(agent)}``
     """
@@ -42,12 +41,14 @@ class ValidateAgentOperator(AwsBaseOperator[BatchorchHook]):
         *,
         agent: str,
         registry: str | None = None,
+        registry_files: Sequence[str] = (),
         registry_table: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.agent = agent
         self.registry = registry
+        self.registry_files = list(registry_files)
         self.registry_table = registry_table
 
     def execute(self, context: Context) -> dict[str, Any]:
@@ -63,12 +64,6 @@ class ValidateAgentOperator(AwsBaseOperator[BatchorchHook]):
         return {"agent": spec.model_dump(mode="json"), "description": registry.describe(spec.name)}
 
     def resolve_registry(self) -> AgentRegistry:
-        if self.registry and self.registry.startswith("s3://"):
-            bucket, key = parse_s3_uri(self.registry)
-            text = self.hook.s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8-sig")
-            registry = builtin_registry().merged(load_registry_text(text, self.registry))
-        else:
-            registry = resolve_registry(self.registry or None)
-        if self.registry_table:
-            registry = registry.merged(load_registry_table(self.hook.dynamodb, self.registry_table))
-        return registry
+        table = load_registry_table(self.hook.dynamodb, self.registry_table) if self.registry_table else None
+        return assemble_registry(self.registry, trust=RegistryTrust.from_env(registry_files=self.registry_files),
+                                 table=table, read_s3=lambda uri: s3_object_text(self.hook.s3, uri))

@@ -68,6 +68,16 @@ def test_user_facing_fields_are_templated(dagbag):
     assert dag.get_task("monitor_batch").deferrable
 
 
+def test_trusted_registry_files_come_from_the_dag_author_never_from_a_template():
+    from airflow_provider_batchorch.chat_dag import build_chat_command_dag
+    from airflow_provider_batchorch.dag_factory import build_batch_orchestrator_dag
+
+    validate = build_batch_orchestrator_dag(registry_files=["s3://ops/agents.yaml"]).get_task("validate_agent")
+    assert validate.registry_files == ["s3://ops/agents.yaml"] and "registry_files" not in validate.template_fields
+    chat = build_chat_command_dag(policy={"registry": "/etc/batchorch/agents.yaml"})
+    assert chat.get_task("validate_agent").registry_files == ["/etc/batchorch/agents.yaml"]  # the chat conf names it
+
+
 @pytest.mark.parametrize("dag_file", sorted(PACKAGE_DAGS_FOLDER.glob("*.py")), ids=lambda p: p.stem)
 def test_each_dag_file_imports_in_under_a_second_in_a_fresh_interpreter(dag_file):
     """What the dag processor pays for one file beyond Airflow itself (which every DAG file needs): a cold

@@ -10,6 +10,7 @@ import pytest
 
 import slow_agent
 from airflow_provider_batchorch.aws.processor import execution_name
+from airflow_provider_batchorch.core.registry_trust import ALLOWED_AGENT_TARGETS_ENV, REGISTRY_FILES_ENV
 
 pytestmark = pytest.mark.e2e
 
@@ -104,6 +105,7 @@ def test_retried_execute_task_reattaches_to_the_running_execution(dag, aws_conn,
     task.retries, task.retry_delay = 1, timedelta(0)
     registry = tmp_path / "registry.yaml"
     registry.write_text(slow_agent.REGISTRY_YAML)
+    monkeypatch.setenv(REGISTRY_FILES_ENV, str(registry))  # python agents come from a configured registry
     csv_text = "name,delay_seconds\n" + "".join(f"row-{i},3\n" for i in range(4))
     conf = {"csv_uri": upload_csv(csv_text), "agent": "slow-echo-agent", "registry": str(registry),
             "chunk_rows": 2, "concurrency": 2}
@@ -119,3 +121,83 @@ def test_retried_execute_task_reattaches_to_the_running_execution(dag, aws_conn,
     assert (summary["rows_processed"], summary["status"]) == (4, "SUCCEEDED")
     assert polls[0].status == "RUNNING", "monitor_batch should have deferred to the trigger while the batch ran"
     assert (polls[-1].status, polls[-1].rows_processed, polls[-1].rows_failed) == ("SUCCEEDED", 4, 0)
+
+
+# A shell command in a CSV cell, an agent that runs it: what a person who may only trigger the DAG must not get.
+SHELL_REGISTRY_YAML = """
+agents:
+  - name: shell-agent
+    input_fields: [command]
+    output_schema: {type: object, properties: {exit_code: {type: integer}}, required: [exit_code]}
+    invocation: {kind: python, callable: "os:system"}
+"""
+
+
+def touching_registry_yaml(marker) -> str:
+    """An agent whose input field names are a command line: subprocess.run(row) runs list(row)."""
+    return f"""
+agents:
+  - name: toucher-agent
+    input_fields: [touch, "{marker}"]
+    output_schema: {{type: object, properties: {{returncode: {{type: integer}}}}}}
+    invocation: {{kind: python, callable: "subprocess:run"}}
+"""
+
+
+BATCH_TASKS_AFTER_VALIDATE = ("configure_batch", "execute_batch", "monitor_batch", "get_results")
+
+
+@pytest.mark.parametrize("where", ["s3", "local"])
+def test_a_conf_registry_with_code_fails_the_run_before_any_row_runs(dag, aws_conn, upload_csv, tmp_path, capfd,
+                                                                     where):
+    marker = tmp_path / "marker"
+    if where == "s3":
+        registry = upload_csv(SHELL_REGISTRY_YAML, "registry.yaml")
+    else:
+        (tmp_path / "registry.yaml").write_text(SHELL_REGISTRY_YAML)
+        registry = str(tmp_path / "registry.yaml")
+    conf = {"csv_uri": upload_csv(f"cmd\ntouch {marker}\n"), "agent": "shell-agent", "registry": registry,
+            "input_mapping": {"command": "cmd"}}
+
+    run = dag.test(run_conf=conf)
+
+    states = task_states(run)
+    assert str(run.state) == "failed" and states["validate_agent"] == "failed", states
+    assert all(states[task] == "upstream_failed" for task in BATCH_TASKS_AFTER_VALIDATE), states
+    captured = capfd.readouterr()
+    assert "UNTRUSTED_AGENT: the agent 'shell-agent'" in captured.out + captured.err
+    assert not marker.exists()
+
+
+def test_the_same_code_agent_from_the_operators_registry_runs(dag, aws_conn, upload_csv, tmp_path, monkeypatch):
+    """The control for the test above: code from a registry the operator configured does run on the workers."""
+    marker = tmp_path / "marker"
+    registry = upload_csv(touching_registry_yaml(marker), "registry.yaml")
+    conf = {"csv_uri": upload_csv("a,b\n1,2\n"), "agent": "toucher-agent", "registry": registry,
+            "input_mapping": {"touch": "a", str(marker): "b"}}
+    refused = dag.test(run_conf=conf)
+    assert task_states(refused)["validate_agent"] == "failed" and not marker.exists()
+
+    monkeypatch.setenv(REGISTRY_FILES_ENV, registry)
+    run = dag.test(run_conf=conf)
+    assert str(run.state) == "success", task_states(run)
+    assert marker.exists()
+
+
+def test_a_conf_llm_agent_runs_only_when_its_model_is_allow_listed(dag, aws_conn, upload_csv, monkeypatch):
+    registry = upload_csv("""
+agents:
+  - name: offline-labeler
+    input_fields: [company_name]
+    output_schema: {type: object, properties: {label: {type: string}}, required: [label]}
+    invocation: {kind: llm, model: test}
+""", "registry.yaml")
+    conf = {"csv_uri": upload_csv("company_name\nAcme\n"), "agent": "offline-labeler", "registry": registry}
+    monkeypatch.setenv(ALLOWED_AGENT_TARGETS_ENV, "openai:*")
+    refused = dag.test(run_conf=conf)
+    assert task_states(refused)["validate_agent"] == "failed"
+
+    monkeypatch.setenv(ALLOWED_AGENT_TARGETS_ENV, "openai:*, test")
+    run = dag.test(run_conf=conf)
+    assert str(run.state) == "success", task_states(run)
+    assert return_value(run, "get_results")["rows_succeeded"] == 1

@@ -1,4 +1,5 @@
-"""ValidateAgentOperator: built-ins, a registry file (local or S3), the DynamoDB AgentRegistry table."""
+"""ValidateAgentOperator: built-ins, configured registry files (local or S3), the AgentRegistry table, and the
+conf's untrusted registry."""
 
 from __future__ import annotations
 
@@ -8,8 +9,14 @@ from unittest import mock
 import pytest
 
 from airflow_provider_batchorch.aws.registry_table import create_registry_table, put_agent
-from airflow_provider_batchorch.core.errors import IncompatibleAgentError, RegistryError, UnknownAgentError
+from airflow_provider_batchorch.core.errors import (
+    IncompatibleAgentError,
+    RegistryError,
+    UnknownAgentError,
+    UntrustedAgentError,
+)
 from airflow_provider_batchorch.core.registry import load_registry_text
+from airflow_provider_batchorch.core.registry_trust import ALLOWED_AGENT_TARGETS_ENV, REGISTRY_FILES_ENV
 from airflow_provider_batchorch.operators.validate_agent import ValidateAgentOperator
 
 REGISTRY_YAML = """
@@ -25,6 +32,13 @@ agents:
     input_fields: [{name: company_name}]
     invocation: {kind: python, callable: "json:dumps"}
 """
+LLM_REGISTRY_YAML = """
+agents:
+  - name: labeler-agent
+    input_fields: [company_name]
+    output_schema: {type: object, properties: {label: {type: string}}, required: [label]}
+    invocation: {kind: llm, model: "openai:gpt-4.1-mini"}
+"""
 CONTEXT = {"ti": mock.Mock(dag_id="d"), "run_id": "r"}
 
 
@@ -38,27 +52,67 @@ def test_builtin_agent_by_alias(aws_conn):
     assert result["description"]["compatible"] is True and "industry" in result["description"]["available_fields"]
 
 
-def test_registry_file_from_s3_adds_agents(aws_conn):
+def put_registry(aws_conn, text: str) -> str:
     key = f"registries/{uuid.uuid4().hex[:8]}.yaml"
-    aws_conn.client("s3").put_object(Bucket=aws_conn.bucket, Key=key, Body=REGISTRY_YAML.encode())
-    result = validate("greeter-agent", registry=f"s3://{aws_conn.bucket}/{key}")
+    aws_conn.client("s3").put_object(Bucket=aws_conn.bucket, Key=key, Body=text.encode())
+    return f"s3://{aws_conn.bucket}/{key}"
+
+
+def test_registry_file_from_s3_configured_by_the_operator_adds_agents(aws_conn, monkeypatch):
+    uri = put_registry(aws_conn, REGISTRY_YAML)
+    monkeypatch.setenv(REGISTRY_FILES_ENV, uri)
+    result = validate("greeter-agent")
     assert result["agent"]["output_schema"]["required"] == ["greeting"]
-    assert validate("ticket-classifier-agent", registry=f"s3://{aws_conn.bucket}/{key}")["agent"]["name"]
+    assert validate("greeter-agent", registry=uri)["agent"]["name"] == "greeter-agent"  # the conf may name it
+    assert validate("ticket-classifier-agent", registry=uri)["agent"]["name"]
 
 
-def test_registry_file_from_a_local_path(tmp_path, aws_conn):
+def test_registry_file_from_a_local_path_in_the_dag_factory(tmp_path, aws_conn):
     path = tmp_path / "registry.yaml"
     path.write_text(REGISTRY_YAML)
-    assert validate("greeter-agent", registry=str(path))["agent"]["name"] == "greeter-agent"
+    assert validate("greeter-agent", registry_files=[str(path)])["agent"]["name"] == "greeter-agent"
     with pytest.raises(RegistryError, match="not found"):
         validate("greeter-agent", registry=str(tmp_path / "missing.yaml"))
+
+
+@pytest.mark.parametrize("where", ["s3", "local"])
+def test_a_conf_registry_with_python_code_is_refused(tmp_path, aws_conn, where):
+    text = REGISTRY_YAML.replace("json:dumps", "os:system")
+    if where == "s3":
+        registry = put_registry(aws_conn, text)
+    else:
+        (tmp_path / "registry.yaml").write_text(text)
+        registry = str(tmp_path / "registry.yaml")
+    with pytest.raises(UntrustedAgentError) as caught:
+        validate("greeter-agent", registry=registry)
+    assert str(caught.value).startswith("UNTRUSTED_AGENT: the agent 'greeter-agent'") and "os:system" in str(caught.value)
+    with pytest.raises(UntrustedAgentError):
+        validate("company-enrichment-agent", registry=registry)  # nothing of that file gets in
+
+
+def test_a_conf_llm_agent_runs_only_with_an_allow_listed_target(aws_conn, monkeypatch):
+    uri = put_registry(aws_conn, LLM_REGISTRY_YAML)
+    with pytest.raises(UntrustedAgentError, match="model 'openai:gpt-4.1-mini'"):
+        validate("labeler-agent", registry=uri)
+    monkeypatch.setenv(ALLOWED_AGENT_TARGETS_ENV, "openai:gpt-4.1-*")
+    assert validate("labeler-agent", registry=uri)["agent"]["invocation"]["model"] == "openai:gpt-4.1-mini"
+
+
+def test_a_conf_agent_may_not_replace_a_table_agent(aws_conn, monkeypatch):
+    ddb = aws_conn.client("dynamodb")
+    table = create_registry_table(ddb, f"AgentRegistry-{uuid.uuid4().hex[:6]}")
+    put_agent(ddb, load_registry_text(LLM_REGISTRY_YAML, "t").get("labeler-agent"), table)
+    monkeypatch.setenv(ALLOWED_AGENT_TARGETS_ENV, "*")
+    uri = put_registry(aws_conn, LLM_REGISTRY_YAML)
+    with pytest.raises(UntrustedAgentError, match="replace the configured agent 'labeler-agent'"):
+        validate("labeler-agent", registry=uri, registry_table=table)
 
 
 def test_agent_without_structured_output_is_incompatible(tmp_path, aws_conn):
     path = tmp_path / "registry.yaml"
     path.write_text(REGISTRY_YAML)
     with pytest.raises(IncompatibleAgentError) as caught:
-        validate("chatty-agent", registry=str(path))
+        validate("chatty-agent", registry_files=[str(path)])
     assert str(caught.value).startswith("INCOMPATIBLE_AGENT:") and "greeter-agent" in str(caught.value)
 
 
