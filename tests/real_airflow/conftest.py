@@ -1,0 +1,80 @@
+"""One real Airflow for the suite: a throwaway Postgres, its own embedded AWS (moto + processor; workers started
+by the tests, see ``workers``), an AIRFLOW_HOME, ``airflow db migrate``, and the four components as processes.
+
+The suite skips, saying why, when PostgreSQL cannot be installed here (scripts/install_postgres.sh).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from airflow_provider_batchorch.core.registry_trust import REGISTRY_FILES_ENV
+from tests.airflow import slow_agent
+from tests.real_airflow.airflow_cluster import AirflowCluster
+from tests.real_airflow.postgres import PostgresUnavailable, ThrowawayPostgres, ensure_installed
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    try:
+        server = ThrowawayPostgres(ensure_installed()).start()
+    except PostgresUnavailable as exc:
+        pytest.skip(f"real-Airflow tests need PostgreSQL: {exc}")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def real_aws(tmp_path_factory):
+    """An emulator of the suite's own, so a test decides when workers start (and whether the batch is held)."""
+    from airflow_provider_batchorch.local.emulator import EmbeddedAws
+
+    with EmbeddedAws(log_dir=tmp_path_factory.mktemp("real-airflow-aws")) as aws:
+        yield aws
+
+
+@pytest.fixture
+def workers(real_aws):
+    """Start the two local workers (once per session); returns a function that does it and waits for them."""
+    def start() -> None:
+        if not real_aws.workers:
+            started = real_aws.start_workers(2, env={"PYTHONPATH": str(ROOT)})  # slow_agent is imported by path
+            real_aws.wait_for_workers(started)
+
+    return start
+
+
+@pytest.fixture(scope="session")
+def slow_registry(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("registry") / "slow_registry.yaml"
+    path.write_text(slow_agent.REGISTRY_YAML)
+    return path
+
+
+@pytest.fixture(scope="session")
+def airflow_cluster(postgres, real_aws, slow_registry):
+    home = Path(tempfile.mkdtemp(prefix="batchorch-real-airflow-"))
+    cluster = AirflowCluster(home, postgres.url, {
+        **real_aws.environment(),  # aws_default -> moto (AIRFLOW_CONN_AWS_DEFAULT), as the embedded harness does
+        REGISTRY_FILES_ENV: str(slow_registry),  # a configured (trusted) registry: the slow python agent
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    })
+    try:
+        cluster.migrate()
+        cluster.start_all()
+        yield cluster
+    finally:
+        cluster.stop_all()
+        if os.environ.get("BATCHORCH_KEEP_REAL_AIRFLOW_HOME"):
+            print(f"real-Airflow home kept: {home}")
+        else:
+            shutil.rmtree(home, ignore_errors=True)
