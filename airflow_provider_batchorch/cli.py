@@ -191,7 +191,7 @@ def _retry_failed(args: argparse.Namespace) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from airflow_provider_batchorch.core.csv_analysis import analyze_csv
+    from airflow_provider_batchorch.core.csv.profile import analyze_csv
 
     path = Path(args.csv)
     if not path.is_file():
@@ -311,8 +311,8 @@ def cmd_registry(args: argparse.Namespace) -> int:
 def cmd_request(args: argparse.Namespace) -> int:
     """The conf JSON on stdout; notes, or the clarifying question (exit 2), on stderr."""
     from airflow_provider_batchorch.core.registry_trust import RegistryTrust, assemble_registry
-    from airflow_provider_batchorch.core.request_parser import parse_request
-    from airflow_provider_batchorch.core.request_policy import ANY_BUCKET, RequestPolicy
+    from airflow_provider_batchorch.core.chat.request_parser import parse_request
+    from airflow_provider_batchorch.core.chat.request_policy import ANY_BUCKET, RequestPolicy
 
     overrides = {key: value for key, value in (("default_bucket", args.default_bucket),
                                                ("max_concurrency", args.max_concurrency),

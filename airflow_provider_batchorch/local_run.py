@@ -21,7 +21,7 @@ from airflow_provider_batchorch.aws.embedded import EmbeddedAws
 from airflow_provider_batchorch.aws.processor import execution_name
 from airflow_provider_batchorch.aws.s3_uri import parse_s3_uri, to_s3_uri
 from airflow_provider_batchorch.core.configure import build_batch_config
-from airflow_provider_batchorch.core.csv_analysis import analyze_csv
+from airflow_provider_batchorch.core.csv.profile import analyze_csv
 from airflow_provider_batchorch.core.errors import BatchorchError, InvalidConfError
 from airflow_provider_batchorch.core.models import BatchRequest, BatchSummary
 from airflow_provider_batchorch.core.output_location import ALLOW_LOCAL_STATE_ENV

@@ -122,7 +122,7 @@ def _worker(kind: str, path: str) -> None:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    from airflow_provider_batchorch.core.csv_analysis import analyze_csv
+    from airflow_provider_batchorch.core.csv.profile import analyze_csv
 
     size = os.path.getsize(path)
     rows, extra = 0, {}

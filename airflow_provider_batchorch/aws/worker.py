@@ -32,8 +32,8 @@ from airflow_provider_batchorch.aws.processor import CHUNK_VISIBILITY_SECONDS
 from airflow_provider_batchorch.aws.progress import record_chunk_done, record_partials
 from airflow_provider_batchorch.aws.result_store import result_store
 from airflow_provider_batchorch.core.agent_cache import CachedAgentCall
-from airflow_provider_batchorch.core.csv_chunks import read_chunk_rows
-from airflow_provider_batchorch.core.csv_output import csv_bytes
+from airflow_provider_batchorch.core.csv.chunk_reader import read_chunk_rows
+from airflow_provider_batchorch.core.csv.output import csv_bytes
 from airflow_provider_batchorch.core.errors import AgentCrashedError, BatchorchError, RegistryError
 from airflow_provider_batchorch.core.invocation import build_agent_call, close_agent_process_pools
 from airflow_provider_batchorch.core.models import BatchConfig, ChunkSpec, ChunkSummary

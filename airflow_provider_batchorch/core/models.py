@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
 from airflow_provider_batchorch.core.number_limits import checked_number
-from airflow_provider_batchorch.core.output_header import output_header
+from airflow_provider_batchorch.core.csv.output_header import output_header
 
 DataType = Literal["string", "integer", "float", "boolean", "date", "datetime", "empty"]
 

@@ -15,8 +15,8 @@ from pydantic_ai import Agent
 from pydantic_ai.models import Model
 
 from airflow_provider_batchorch.core.registry import AgentRegistry
-from airflow_provider_batchorch.core.request_parser import clean_chat_text, numbers_in
-from airflow_provider_batchorch.core.request_policy import (
+from airflow_provider_batchorch.core.chat.request_parser import clean_chat_text, numbers_in
+from airflow_provider_batchorch.core.chat.request_policy import (
     EXAMPLE_REQUEST,
     ParsedRequest,
     RequestDraft,

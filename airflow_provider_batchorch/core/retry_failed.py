@@ -24,7 +24,7 @@ from typing import TextIO
 
 from pydantic import BaseModel, Field
 
-from airflow_provider_batchorch.core.csv_output import FORMULA_PREFIXES, neutralize_formula
+from airflow_provider_batchorch.core.csv.output import FORMULA_PREFIXES, neutralize_formula
 from airflow_provider_batchorch.core.errors import BatchorchError
 from airflow_provider_batchorch.core.models import ERROR_COLUMN, METADATA_COLUMNS, ROW_FAILED, STATUS_COLUMN
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from airflow_provider_batchorch.core.csv_output import format_cell
+from airflow_provider_batchorch.core.csv.output import format_cell
 from airflow_provider_batchorch.core.errors import AgentCrashedError, AgentRowError, AgentTimeoutError
 from airflow_provider_batchorch.core.invocation import AgentCall
 from airflow_provider_batchorch.core.mapping import build_agent_inputs

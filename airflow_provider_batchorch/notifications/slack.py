@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from airflow_provider_batchorch.core.chat_replies import progress_message
+from airflow_provider_batchorch.core.chat.replies import progress_message
 from airflow_provider_batchorch.core.errors import InvalidConfError
 from airflow_provider_batchorch.core.models import Progress
 
@@ -162,7 +162,7 @@ def presigned_url(s3, uri: str, expires_seconds: int | None = None) -> str | Non
 def notify_chat_run_failed(context, *, slack_conn_id: str | None = DEFAULT_SLACK_CONN_ID,
                            request_task_id: str = "agent_request") -> None:
     """A task's ``on_failure_callback`` in a chat run: say in the run's thread which step failed and why."""
-    from airflow_provider_batchorch.core.chat_replies import run_failed_message
+    from airflow_provider_batchorch.core.chat.replies import run_failed_message
 
     params = context.get("params") or {}
     ti = context["ti"]

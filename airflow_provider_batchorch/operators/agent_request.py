@@ -10,12 +10,12 @@ from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow.sdk.bases.skipmixin import SkipMixin
 from airflow_provider_batchorch.aws.registry_table import load_registry_table
 from airflow_provider_batchorch.aws.s3_uri import parse_s3_uri
-from airflow_provider_batchorch.core.chat_replies import plan_message
+from airflow_provider_batchorch.core.chat.replies import plan_message
 from airflow_provider_batchorch.aws.s3_text import s3_object_text
 from airflow_provider_batchorch.core.registry import AgentRegistry
 from airflow_provider_batchorch.core.registry_trust import RegistryTrust, assemble_registry
-from airflow_provider_batchorch.core.request_parser import parse_request
-from airflow_provider_batchorch.core.request_policy import (
+from airflow_provider_batchorch.core.chat.request_parser import parse_request
+from airflow_provider_batchorch.core.chat.request_policy import (
     ParsedRequest,
     RequestDraft,
     RequestPolicy,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
-from airflow_provider_batchorch.core.chat_replies import approval_message, approval_outcome_message, estimate_message
+from airflow_provider_batchorch.core.chat.replies import approval_message, approval_outcome_message, estimate_message
 from airflow_provider_batchorch.core.cost_estimate import (
     ApprovalThresholds,
     approval_reasons,

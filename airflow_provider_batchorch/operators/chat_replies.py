@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow_provider_batchorch.aws.progress import read_progress
-from airflow_provider_batchorch.core.chat_replies import retry_message, summary_message
+from airflow_provider_batchorch.core.chat.replies import retry_message, summary_message
 from airflow_provider_batchorch.core.models import BatchConfig, BatchSummary
 from airflow_provider_batchorch.core.retry_failed import RetryOutcome
 from airflow_provider_batchorch.hooks.batchorch import BatchorchHook

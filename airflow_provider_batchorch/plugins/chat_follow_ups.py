@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from airflow_provider_batchorch.aws.batch_store import load_summary
-from airflow_provider_batchorch.core.chat_commands import ChatCommand, Requester
-from airflow_provider_batchorch.core.chat_replies import (
+from airflow_provider_batchorch.core.chat.commands import ChatCommand, Requester
+from airflow_provider_batchorch.core.chat.replies import (
     failures_message,
     not_your_run_message,
     status_message,

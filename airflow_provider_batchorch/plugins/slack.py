@@ -42,7 +42,7 @@ from fastapi.responses import JSONResponse
 from slack_sdk.signature import SignatureVerifier
 
 from airflow.plugins_manager import AirflowPlugin
-from airflow_provider_batchorch.core.chat_commands import HELP_TEXT, id_set, parse_chat_command, request_run_id
+from airflow_provider_batchorch.core.chat.commands import HELP_TEXT, id_set, parse_chat_command, request_run_id
 from airflow_provider_batchorch.core.errors import BatchorchError
 from airflow_provider_batchorch.notifications.slack import DEFAULT_LINK_TTL_SECONDS, link_ttl_seconds
 from airflow_provider_batchorch.plugins.airflow_api import AirflowApi, AirflowApiSettings

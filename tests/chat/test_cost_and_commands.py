@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_batchorch.core.chat_commands import parse_chat_command
+from airflow_provider_batchorch.core.chat.commands import parse_chat_command
 from airflow_provider_batchorch.core.cost_estimate import (
     ApprovalThresholds,
     approval_reasons,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from airflow_provider_batchorch.core.registry import builtin_registry
-from airflow_provider_batchorch.core.request_parser import parse_request
-from airflow_provider_batchorch.core.request_policy import RequestPolicy
+from airflow_provider_batchorch.core.chat.request_parser import parse_request
+from airflow_provider_batchorch.core.chat.request_policy import RequestPolicy
 
 POLICY = RequestPolicy(allowed_buckets=["my-data", "crm"], default_bucket="uploads")
 

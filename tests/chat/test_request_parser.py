@@ -8,8 +8,8 @@ import pytest
 
 from airflow_provider_batchorch.core.models import BatchRequest
 from airflow_provider_batchorch.core.registry import builtin_registry, load_registry_text
-from airflow_provider_batchorch.core.request_parser import parse_request
-from airflow_provider_batchorch.core.request_policy import RequestPolicy
+from airflow_provider_batchorch.core.chat.request_parser import parse_request
+from airflow_provider_batchorch.core.chat.request_policy import RequestPolicy
 
 POLICY = RequestPolicy(allowed_buckets=["my-data", "support", "crm", "shop"], default_bucket="uploads",
                        max_concurrency=50, max_timeout_seconds=300)

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import boto3
 from slack_sdk import WebClient
 
-from airflow_provider_batchorch.core.chat_replies import plan_message, summary_message
+from airflow_provider_batchorch.core.chat.replies import plan_message, summary_message
 from airflow_provider_batchorch.core.models import BatchRequest, BatchSummary, Progress
 from airflow_provider_batchorch.notifications.slack import SlackThread, notify_chat_run_failed, presigned_url
 from tests.chat.slack_stand_in import NOT_IN_CHANNEL, TOKEN
@@ -54,7 +54,7 @@ def test_plan_starts_a_thread_and_the_summary_goes_into_it(slack):
 
 
 def test_text_from_a_csv_or_an_agent_cannot_mention_or_link():
-    from airflow_provider_batchorch.core.chat_replies import estimate_message
+    from airflow_provider_batchorch.core.chat.replies import estimate_message
     from airflow_provider_batchorch.core.cost_estimate import estimate_cost
     from airflow_provider_batchorch.core.models import CsvProfile
     from airflow_provider_batchorch.core.registry import builtin_registry

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from slack_sdk.signature import SignatureVerifier
 
-from airflow_provider_batchorch.core.chat_commands import HELP_TEXT
+from airflow_provider_batchorch.core.chat.commands import HELP_TEXT
 from airflow_provider_batchorch.plugins.chat_follow_ups import ChatFollowUps
 from airflow_provider_batchorch.plugins.slack import (
     COMMANDS_PATH,

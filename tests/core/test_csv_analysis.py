@@ -12,9 +12,11 @@ import time
 
 import pytest
 
-from airflow_provider_batchorch.core import csv_analysis, csv_chunks
-from airflow_provider_batchorch.core.csv_analysis import analyze_csv, infer_data_type, sniff_delimiter
-from airflow_provider_batchorch.core.csv_chunks import read_chunk_rows
+from airflow_provider_batchorch.core.csv import profile as csv_analysis, chunk_reader as csv_chunks
+from airflow_provider_batchorch.core.csv.profile import analyze_csv
+from airflow_provider_batchorch.core.csv.type_inference import infer_data_type
+from airflow_provider_batchorch.core.csv.delimiter import sniff_delimiter
+from airflow_provider_batchorch.core.csv.chunk_reader import read_chunk_rows
 from airflow_provider_batchorch.core.errors import CsvError
 from airflow_provider_batchorch.core.models import CsvProfile
 
@@ -488,7 +490,7 @@ def test_errors_are_one_line_with_a_hint():
 
 def test_analysis_imports_no_airflow():
     code = (
-        "import sys, airflow_provider_batchorch.core.csv_analysis\n"
+        "import sys, airflow_provider_batchorch.core.csv.profile\n"
         "assert not [m for m in sys.modules if m == 'airflow' or m.startswith('airflow.')], 'airflow imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

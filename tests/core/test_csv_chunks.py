@@ -7,8 +7,8 @@ import io
 
 import pytest
 
-from airflow_provider_batchorch.core import csv_chunks
-from airflow_provider_batchorch.core.csv_chunks import read_chunk_rows
+from airflow_provider_batchorch.core.csv import chunk_reader as csv_chunks
+from airflow_provider_batchorch.core.csv.chunk_reader import read_chunk_rows
 from airflow_provider_batchorch.core.errors import CsvError
 
 COLUMNS = ["id", "name", "note"]

@@ -3,7 +3,7 @@ import io
 
 import pytest
 
-from airflow_provider_batchorch.core.csv_output import csv_bytes, format_cell, neutralize_formula
+from airflow_provider_batchorch.core.csv.output import csv_bytes, format_cell, neutralize_formula
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,8 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from airflow_provider_batchorch.core.csv_chunks import STDLIB_MAX_BYTES, read_chunk_rows
-from airflow_provider_batchorch.core.csv_output import FORMULA_PREFIXES, csv_bytes, neutralize_formula
+from airflow_provider_batchorch.core.csv.chunk_reader import STDLIB_MAX_BYTES, read_chunk_rows
+from airflow_provider_batchorch.core.csv.output import FORMULA_PREFIXES, csv_bytes, neutralize_formula
 
 TRICKY = ["\r", "\n", "\r\n", '"', ",", "\x00", " ", "'", "=", "+", "-", "@", "\t", ";"]
 cells = st.one_of(

@@ -300,7 +300,7 @@ def test_core_modules_import_neither_airflow_nor_pydantic_ai():
         "import sys\n"
         "import airflow_provider_batchorch.core.invocation, airflow_provider_batchorch.core.llm_settings\n"
         "import airflow_provider_batchorch.core.retry, airflow_provider_batchorch.core.adaptive_concurrency\n"
-        "import airflow_provider_batchorch.core.agent_cache, airflow_provider_batchorch.core.recommendation\n"
+        "import airflow_provider_batchorch.core.agent_cache, airflow_provider_batchorch.core.chat.recommendation\n"
         "import airflow_provider_batchorch.aws.lambda_agent, airflow_provider_batchorch.aws.stepfunctions_agent\n"
         "import airflow_provider_batchorch.core.llm_agent\n"
         "bad = [m for m in ('airflow', 'airflow.sdk') if m in sys.modules]\n"

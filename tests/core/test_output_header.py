@@ -6,7 +6,7 @@ import pytest
 
 from airflow_provider_batchorch.core.configure import build_batch_config, header_renames
 from airflow_provider_batchorch.core.models import METADATA_COLUMNS, BatchConfig, BatchRequest, CsvProfile
-from airflow_provider_batchorch.core.output_header import output_header
+from airflow_provider_batchorch.core.csv.output_header import output_header
 from airflow_provider_batchorch.core.registry import builtin_registry, load_registry_text
 
 REGISTRY_YAML = """

@@ -1,5 +1,5 @@
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
-from airflow_provider_batchorch.core.recommendation import match_columns, recommend_agents, words
+from airflow_provider_batchorch.core.chat.recommendation import match_columns, recommend_agents, words
 
 
 def agent(name, inputs, outputs, description="", capabilities=(), structured=True):

@@ -24,7 +24,7 @@ from airflow_provider_batchorch.aws.job_records import (
 )
 from airflow_provider_batchorch.aws.progress import record_chunk_done
 from airflow_provider_batchorch.core.configure import build_batch_config
-from airflow_provider_batchorch.core.csv_analysis import analyze_csv
+from airflow_provider_batchorch.core.csv.profile import analyze_csv
 from airflow_provider_batchorch.core.metrics import JobRecord
 from airflow_provider_batchorch.core.models import BatchRequest
 from airflow_provider_batchorch.core.summary import summarize_batch

@@ -21,7 +21,7 @@ def batchorch(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
 
 
 def _neutralised(cell: str) -> str:
-    from airflow_provider_batchorch.core.csv_output import neutralize_formula
+    from airflow_provider_batchorch.core.csv.output import neutralize_formula
 
     return neutralize_formula(cell)
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from airflow_provider_batchorch.core.csv_output import neutralize_formula
+from airflow_provider_batchorch.core.csv.output import neutralize_formula
 
 INPUT_PREFIX = "in_"
 OUTPUT_PREFIX = "out_"

@@ -7,7 +7,7 @@ What it understands:
 - the CSV: ``s3://`` URIs, S3 ``https://`` URLs, Slack's ``<url|label>`` links, a bare ``companies.csv`` (looked
   for in the policy's default bucket); a URI after "save / write / output / results" is the output location;
 - the agent: its name or an alias ("ticket classifier", "score customers"), else the agent whose name,
-  capabilities and output fields best fit the goal words (``core.recommendation``); a close tie is a question;
+  capabilities and output fields best fit the goal words (``core.chat.recommendation``); a close tie is a question;
 - numbers: "25 parallel workers", "concurrency 25", "10 at a time", "timeout 30s", "2 minutes per row",
   "chunks of 500 rows" (digits or words up to a hundred), read as written: "-5 parallel workers" is -5, "1e9" is
   a billion, "concurrency abc" is a number that cannot be read; the policy asks about each one out of range;
@@ -17,7 +17,7 @@ What it understands:
 - "only new rows" (incremental), an encoding ("encoding cp1252"), and a schedule ("every day"), which a chat
   request reports but does not set up.
 
-Anything a request says passes ``core.request_policy.finalize_draft``: allowed agents and buckets, checked limits.
+Anything a request says passes ``core.chat.request_policy.finalize_draft``: allowed agents and buckets, checked limits.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
 from airflow_provider_batchorch.core.mapping import normalize_name
-from airflow_provider_batchorch.core.recommendation import goal_similarity, goal_words, words
+from airflow_provider_batchorch.core.chat.recommendation import goal_similarity, goal_words, words
 from airflow_provider_batchorch.core.registry import AgentRegistry, agent_key, builtin_registry
-from airflow_provider_batchorch.core.request_policy import (
+from airflow_provider_batchorch.core.chat.request_policy import (
     EXAMPLE_REQUEST,
     ParsedRequest,
     RequestDraft,
