@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-DAGS = REPO / "dags"
+DAGS = REPO / "airflow_provider_batchorch" / "dag_builders" / "dags"
 TARGET_SECONDS = 1.0
 
 _PROBE = """
@@ -53,7 +53,7 @@ def run(repeat: int = 3) -> dict:
     for path in sorted(DAGS.glob("*.py")):
         runs = {mode: [_probe(path, mode) for _ in range(repeat)] for mode in ("warm", "own", "cold")}
         files.append({
-            "file": f"dags/{path.name}",
+            "file": f"dag_builders/dags/{path.name}",
             "dags": runs["warm"][0]["dags"],
             **{f"{key}_s": round(statistics.median(r["seconds"] for r in runs[mode]), 3)
                for key, mode in (("file", "warm"), ("own", "own"), ("cold", "cold"))},

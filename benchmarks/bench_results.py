@@ -80,7 +80,7 @@ def stage_parts(aws, rows: int, chunk_rows: int):
 
 def _child(kind: str, args: dict) -> dict:
     """Run one measurement in a fresh interpreter (started by a fresh runner, for a clean RUSAGE_CHILDREN)."""
-    from airflow_provider_batchorch.aws.embedded import CREDENTIALS
+    from airflow_provider_batchorch.local.emulator import CREDENTIALS
 
     completed = subprocess.run([sys.executable, __file__, "--runner", kind, json.dumps(args)],
                                capture_output=True, text=True, env={**os.environ, **CREDENTIALS})
@@ -162,7 +162,7 @@ def measure(aws, rows: int, chunk_rows: int, workdir: Path) -> dict:
 
 def run(rows: int, chunk_rows: int = 1000, *, memory_check: bool = True) -> dict:
     """Figures at ``rows`` (and at a tenth of it, for memory vs. row count) on one fresh moto server."""
-    from airflow_provider_batchorch.aws.embedded import EmbeddedAws
+    from airflow_provider_batchorch.local.emulator import EmbeddedAws
 
     sizes = [max(1, rows // 10), rows] if memory_check else [rows]
     results = []

@@ -27,7 +27,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from airflow_provider_batchorch.aws.embedded import EmbeddedAws  # noqa: E402
+from airflow_provider_batchorch.local.emulator import EmbeddedAws  # noqa: E402
 from airflow_provider_batchorch.aws.pipeline import run_pipeline  # noqa: E402
 from airflow_provider_batchorch.core.models import BatchRequest  # noqa: E402
 from benchmarks import agents  # noqa: E402

@@ -47,7 +47,7 @@ def upload_examples(url: str, region: str, bucket: str, folder: Path) -> int:
 
 
 def main() -> int:
-    from airflow_provider_batchorch.cli import main as batchorch
+    from airflow_provider_batchorch.cli.command import main as batchorch
 
     port = int(os.environ.get("MOTO_PORT", "5000"))
     region = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")

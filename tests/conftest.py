@@ -11,7 +11,7 @@ import tempfile
 
 import pytest
 
-from airflow_provider_batchorch.local_airflow import configure_environment
+from airflow_provider_batchorch.local.airflow_home import configure_environment
 
 # Tests never talk to real AWS.
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
@@ -25,7 +25,7 @@ atexit.register(shutil.rmtree, AIRFLOW_HOME, ignore_errors=True)
 @pytest.fixture(scope="session")
 def airflow_db():
     """The metadata DB, migrated once (about 2-3 s on SQLite)."""
-    from airflow_provider_batchorch.local_airflow import migrate_database
+    from airflow_provider_batchorch.local.airflow_home import migrate_database
 
     migrate_database()
     return AIRFLOW_HOME
@@ -34,7 +34,7 @@ def airflow_db():
 @pytest.fixture(scope="session")
 def embedded_aws(tmp_path_factory):
     """A moto server (Step Functions interpreter on) with the processor deployed; no workers yet."""
-    from airflow_provider_batchorch.aws.embedded import EmbeddedAws
+    from airflow_provider_batchorch.local.emulator import EmbeddedAws
 
     with EmbeddedAws(log_dir=tmp_path_factory.mktemp("embedded")) as aws:
         yield aws

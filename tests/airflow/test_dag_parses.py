@@ -1,21 +1,19 @@
-"""The batch_orchestrator DAG parses from the package's dags folder and from the repo's dags/ entry point."""
+"""The batch_orchestrator DAG parses from the package's DAGs folder (dag_builders/dags/)."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from airflow_provider_batchorch.local_airflow import PACKAGE_DAGS_FOLDER
+from airflow_provider_batchorch.local.airflow_home import PACKAGE_DAGS_FOLDER
 
-REPO_DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
 TASK_ORDER = ["analyze_csv", "validate_agent", "configure_batch", "execute_batch", "monitor_batch", "get_results"]
 
 
-@pytest.fixture(scope="module", params=[PACKAGE_DAGS_FOLDER, REPO_DAGS_FOLDER], ids=["package", "repo"])
+@pytest.fixture(scope="module", params=[PACKAGE_DAGS_FOLDER], ids=["package"])
 def dagbag(request):
     from airflow.dag_processing.dagbag import DagBag
 
@@ -69,8 +67,8 @@ def test_user_facing_fields_are_templated(dagbag):
 
 
 def test_trusted_registry_files_come_from_the_dag_author_never_from_a_template():
-    from airflow_provider_batchorch.chat_dag import build_chat_command_dag
-    from airflow_provider_batchorch.dag_factory import build_batch_orchestrator_dag
+    from airflow_provider_batchorch.dag_builders.chat import build_chat_command_dag
+    from airflow_provider_batchorch.dag_builders.orchestrator import build_batch_orchestrator_dag
 
     validate = build_batch_orchestrator_dag(registry_files=["s3://ops/agents.yaml"]).get_task("validate_agent")
     assert validate.registry_files == ["s3://ops/agents.yaml"] and "registry_files" not in validate.template_fields

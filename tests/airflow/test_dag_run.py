@@ -17,7 +17,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def dag(airflow_db, aws_conn):
-    from airflow_provider_batchorch.dag_factory import build_batch_orchestrator_dag
+    from airflow_provider_batchorch.dag_builders.orchestrator import build_batch_orchestrator_dag
 
     return build_batch_orchestrator_dag(poll_interval=0.5)
 

@@ -17,7 +17,7 @@ def scheduler_dag():
     """The DAG as the api-server / scheduler sees it (serialized), which validates conf when a run is created."""
     from airflow.serialization.serialized_objects import DagSerialization
 
-    from airflow_provider_batchorch.dag_factory import build_batch_orchestrator_dag
+    from airflow_provider_batchorch.dag_builders.orchestrator import build_batch_orchestrator_dag
 
     return DagSerialization.deserialize_dag(DagSerialization.serialize_dag(build_batch_orchestrator_dag()))
 

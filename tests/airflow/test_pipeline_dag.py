@@ -27,7 +27,7 @@ STAGES = [
 
 def test_two_stage_pipeline(airflow_db, aws_conn, upload_csv):
     from airflow_provider_batchorch.core.models import METADATA_COLUMNS
-    from airflow_provider_batchorch.pipeline_dag import build_batch_pipeline_dag
+    from airflow_provider_batchorch.dag_builders.pipeline import build_batch_pipeline_dag
 
     dag = build_batch_pipeline_dag(poll_interval=0.5)  # three stage groups; the third is skipped
     run = dag.test(run_conf={"csv_uri": upload_csv(CONTACTS_CSV, "contacts.csv"), "stages": STAGES, "chunk_rows": 2})

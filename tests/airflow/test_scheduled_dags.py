@@ -10,14 +10,13 @@ from types import SimpleNamespace
 
 import pytest
 
-from airflow_provider_batchorch.local_airflow import PACKAGE_DAGS_FOLDER
-from test_dag_parses import REPO_DAGS_FOLDER
+from airflow_provider_batchorch.local.airflow_home import PACKAGE_DAGS_FOLDER
 from test_dag_run import return_value, task_states
 
 RECURRING = ["batch_scheduled_enrichment", "batch_enrichment_on_new_csv"]
 
 
-@pytest.fixture(scope="module", params=[PACKAGE_DAGS_FOLDER, REPO_DAGS_FOLDER], ids=["package", "repo"])
+@pytest.fixture(scope="module", params=[PACKAGE_DAGS_FOLDER], ids=["package"])
 def dagbag(request):
     from airflow.dag_processing.dagbag import DagBag
 
@@ -54,7 +53,7 @@ def test_asset_schedule_is_fed_by_sqs_s3_events(dagbag):
 
 
 def test_request_precedence_defaults_variable_conf_then_the_new_csv(caplog):
-    from airflow_provider_batchorch.scheduled_dags import enrichment_request
+    from airflow_provider_batchorch.dag_builders.recurring import enrichment_request
 
     params = {"csv_uri": "s3://b/default.csv", "agent": "a", "concurrency": 10, "incremental": True}
     assert enrichment_request(params, {}, {}) == params
@@ -78,7 +77,7 @@ def test_request_precedence_defaults_variable_conf_then_the_new_csv(caplog):
 def test_a_new_csv_in_s3_reaches_the_watchers_trigger(aws_conn):
     """The real wiring on the emulator: bucket notification -> SQS -> the watcher's trigger event -> the CSV."""
     from airflow_provider_batchorch.core.s3_events import csv_uris_from_asset_event_extras
-    from airflow_provider_batchorch.scheduled_dags import new_csv_asset
+    from airflow_provider_batchorch.dag_builders.recurring import new_csv_asset
 
     s3, sqs = aws_conn.client("s3"), aws_conn.client("sqs")
     queue_url = sqs.create_queue(QueueName=f"incoming-{uuid.uuid4().hex[:8]}")["QueueUrl"]
@@ -108,7 +107,7 @@ def test_a_new_csv_in_s3_reaches_the_watchers_trigger(aws_conn):
 @pytest.mark.e2e
 def test_scheduled_run_without_conf_enriches_what_the_variable_names(airflow_db, aws_conn, upload_csv, monkeypatch,
                                                                      companies_csv):
-    from airflow_provider_batchorch.scheduled_dags import build_scheduled_enrichment_dag
+    from airflow_provider_batchorch.dag_builders.recurring import build_scheduled_enrichment_dag
 
     csv_uri = upload_csv(companies_csv, "companies.csv")
     monkeypatch.setenv("AIRFLOW_VAR_BATCH_SCHEDULED_ENRICHMENT_CONF", json.dumps({"csv_uri": csv_uri, "chunk_rows": 2}))

@@ -21,7 +21,7 @@ REPORT: list[dict] = []
 
 @pytest.fixture(scope="module")
 def chaos_aws(tmp_path_factory):
-    from airflow_provider_batchorch.aws.embedded import EmbeddedAws
+    from airflow_provider_batchorch.local.emulator import EmbeddedAws
     from airflow_provider_batchorch.aws.processor import ProcessorNames
 
     names = ProcessorNames(chunk_visibility_seconds=VISIBILITY_SECONDS)

@@ -96,7 +96,7 @@ def companies_uri(aws_conn) -> str:
 
 @pytest.fixture
 def chat_dag(aws_conn, slack_conn):
-    from airflow_provider_batchorch.chat_dag import build_chat_command_dag
+    from airflow_provider_batchorch.dag_builders.chat import build_chat_command_dag
 
     return build_chat_command_dag(
         policy={"allowed_buckets": [aws_conn.bucket]},

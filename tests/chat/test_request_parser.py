@@ -248,7 +248,7 @@ def test_policy_from_environment():
 
 
 def test_batchorch_request_prints_the_conf_or_asks(capsys, monkeypatch):
-    from airflow_provider_batchorch.cli import EXIT_REFUSED, main
+    from airflow_provider_batchorch.cli.command import EXIT_REFUSED, main
 
     monkeypatch.delenv("BATCHORCH_CHAT_ALLOWED_BUCKETS", raising=False)
     assert main(["request", "enrich s3://my-data/companies.csv with industry, 25 parallel workers"]) == 0

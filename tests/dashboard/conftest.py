@@ -33,7 +33,7 @@ def _context(batch_id: str) -> dict:
 
 @pytest.fixture(scope="session")
 def dashboard_aws(tmp_path_factory):
-    from airflow_provider_batchorch.aws.embedded import EmbeddedAws
+    from airflow_provider_batchorch.local.emulator import EmbeddedAws
 
     with EmbeddedAws(log_dir=tmp_path_factory.mktemp("embedded-dashboard")) as aws:
         aws.start_workers(2)

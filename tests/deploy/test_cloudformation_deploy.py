@@ -16,7 +16,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from airflow_provider_batchorch import cli
+from airflow_provider_batchorch.cli import command as cli
 from airflow_provider_batchorch.aws.cloudformation import StackDeployError, deploy_stack, load_template
 from airflow_provider_batchorch.aws.processor import ProcessorNames, ensure_processor
 from airflow_provider_batchorch.aws.state_machine import definition_text

@@ -13,7 +13,7 @@ from airflow_provider_batchorch.aws.job_records import DEFAULT_JOBS_TABLE, RECEN
 from airflow_provider_batchorch.aws.processor import CHUNK_VISIBILITY_SECONDS, ProcessorNames
 from airflow_provider_batchorch.aws.registry_table import TABLE_NAME as REGISTRY_TABLE
 from airflow_provider_batchorch.aws.state_machine import definition_text
-from airflow_provider_batchorch.cli import _parser
+from airflow_provider_batchorch.cli.command import _parser
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "deploy" / "batchorch.yaml"
 IAM_DOCUMENTS = {"AWS::IAM::Role", "AWS::IAM::ManagedPolicy", "AWS::IAM::Policy"}

@@ -17,7 +17,7 @@ import boto3
 import pytest
 
 from airflow_provider_batchorch.aws.processor import ProcessorNames
-from airflow_provider_batchorch.cli import _parser
+from airflow_provider_batchorch.cli.command import _parser
 from tests.deploy.compose_file import COMPOSE, ENV_EXAMPLE, ROOT, MissingVariable, load_compose, read_env_file, variables
 
 AIRFLOW_SERVICES = {"airflow-apiserver": "api-server", "airflow-scheduler": "scheduler",
@@ -132,9 +132,9 @@ def test_aws_connection_points_at_the_emulator_service(services):
 def test_dags_and_package_are_mounted(services):
     for name in AIRFLOW_SERVICES:
         mounts = dict(volume.split(":", 2)[:2] for volume in services[name]["volumes"])
-        assert mounts["./dags"] == "/opt/airflow/dags"
+        assert mounts["./airflow_provider_batchorch/dag_builders/dags"] == "/opt/airflow/dags"
         assert mounts["./airflow_provider_batchorch"] == "/opt/batchorch/airflow_provider_batchorch"
-    assert (ROOT / "dags" / "batch_orchestrator.py").is_file()
+    assert (ROOT / "airflow_provider_batchorch" / "dag_builders" / "dags" / "batch_orchestrator.py").is_file()
     assert (ROOT / "airflow_provider_batchorch" / "plugins" / "dashboard.py").is_file()
     assert "WORKDIR /opt/batchorch" in DOCKERFILE.read_text() and "--editable /opt/batchorch" in DOCKERFILE.read_text()
 
@@ -171,7 +171,7 @@ def test_secrets_must_be_set_everything_else_has_a_default():
 @pytest.fixture
 def emulator(tmp_path):
     """docker/emulator_entrypoint.py, run as the aws service runs it, on a free port of 127.0.0.1."""
-    from airflow_provider_batchorch.aws.embedded import CREDENTIALS, free_port
+    from airflow_provider_batchorch.local.emulator import CREDENTIALS, free_port
 
     port = free_port()
     ready = tmp_path / "ready"

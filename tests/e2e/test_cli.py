@@ -106,3 +106,22 @@ def test_registry_put_then_list_and_show_from_the_table(embedded_aws):
     assert "sentiment-agent" in listed.stdout and "company-enrichment-agent" in listed.stdout
     shown = batchorch("registry", "show", "company-chat-agent", "--table", "CliRegistry", *endpoint)
     assert json.loads(shown.stdout)["compatible"] is False
+
+
+def test_embedded_default_without_the_local_extra_names_the_install(tmp_path):
+    """moto is the optional extra [local]: without it, `batchorch run` on the embedded default says what to install."""
+    import os
+
+    code = ("import sys; sys.modules['moto'] = None\n"
+            "from airflow_provider_batchorch.cli import main\n"
+            "sys.exit(main(sys.argv[1:]))")
+    env = {k: v for k, v in os.environ.items() if k not in ("BATCHORCH_AWS_ENDPOINT_URL", "AIRFLOW_CONN_AWS_DEFAULT")}
+    result = subprocess.run(
+        [sys.executable, "-c", code, "run", "--csv", str(ROOT / "examples" / "companies.csv"),
+         "--agent", "company-enrichment-agent", "--output", str(tmp_path / "out.csv")],
+        capture_output=True, text=True, timeout=120, cwd=ROOT, env=env,
+    )
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert "EMULATOR_NOT_INSTALLED" in result.stderr
+    assert "pip install 'airflow-provider-batchorch[local]'" in result.stderr
+    assert not (tmp_path / "out.csv").exists()

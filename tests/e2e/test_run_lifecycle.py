@@ -62,7 +62,7 @@ class Run:
         return [p for p in self.descendants() if _cmdline_has(p, "airflow_provider_batchorch.cli worker")]
 
     def emulator(self) -> psutil.Process:
-        return next(p for p in self.descendants() if _cmdline_has(p, "airflow_provider_batchorch.aws.embedded"))
+        return next(p for p in self.descendants() if _cmdline_has(p, "airflow_provider_batchorch.local.emulator"))
 
     def wait_for_workers(self, count: int = 2) -> None:
         self.wait_for(lambda: len(self.workers()) >= count, f"{count} worker processes")

@@ -4,7 +4,7 @@ import contextlib
 import threading
 import time
 
-from airflow_provider_batchorch.aws.embedded import free_port
+from airflow_provider_batchorch.local.emulator import free_port
 
 
 @contextlib.contextmanager

@@ -32,7 +32,7 @@ def retry_failed_output(previous_output: str | Path, request: BatchRequest, *, w
     :param output_path: The merged output; default ``<previous>_retried.csv`` next to it.
     :return: The merge outcome and the retry batch's summary (``None`` when no row had failed).
     """
-    from airflow_provider_batchorch.local_run import owner_registry, run_batch
+    from airflow_provider_batchorch.cli.local_run import owner_registry, run_batch
 
     previous = Path(previous_output)
     if not previous.is_file():

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from airflow_provider_batchorch.aws.batch_store import batch_prefix, load_summary
 from airflow_provider_batchorch.aws.csv_source import upload_file
-from airflow_provider_batchorch.aws.embedded import EmbeddedAws
+from airflow_provider_batchorch.local.emulator import EmbeddedAws
 from airflow_provider_batchorch.aws.processor import execution_name
 from airflow_provider_batchorch.aws.s3_uri import parse_s3_uri, to_s3_uri
 from airflow_provider_batchorch.core.configure import build_batch_config
@@ -27,7 +27,7 @@ from airflow_provider_batchorch.core.models import BatchRequest, BatchSummary
 from airflow_provider_batchorch.core.output_location import ALLOW_LOCAL_STATE_ENV
 from airflow_provider_batchorch.core.registry import AgentRegistry
 from airflow_provider_batchorch.core.registry_trust import assemble_registry, trusting_registry_files
-from airflow_provider_batchorch.local_airflow import configure_environment, migrate_database
+from airflow_provider_batchorch.local.airflow_home import configure_environment, migrate_database
 
 log = logging.getLogger(__name__)
 DAG_ID = "batch_orchestrator"
@@ -103,7 +103,7 @@ def _run_dag(request: BatchRequest, output_path: str | None) -> BatchSummary:
     migrate_database()
     import boto3
 
-    from airflow_provider_batchorch.dag_factory import build_batch_orchestrator_dag
+    from airflow_provider_batchorch.dag_builders.orchestrator import build_batch_orchestrator_dag
 
     dag = build_batch_orchestrator_dag(dag_id=DAG_ID)
     run = dag.test(run_conf=request.model_dump(mode="json"))

@@ -154,7 +154,7 @@ def _stdout_to_stderr():
 
 def cmd_run(args: argparse.Namespace) -> int:
     from airflow_provider_batchorch.core.summary import summary_text
-    from airflow_provider_batchorch.local_run import run_batch
+    from airflow_provider_batchorch.cli.local_run import run_batch
 
     if bool(args.csv) == bool(args.retry_failed):
         raise InvalidConfError("give either --csv or --retry-failed.", hint="e.g. --csv companies.csv")
@@ -174,7 +174,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _retry_failed(args: argparse.Namespace) -> int:
     from airflow_provider_batchorch.core.summary import summary_text
-    from airflow_provider_batchorch.local_retry import retry_failed_output, retry_text
+    from airflow_provider_batchorch.cli.local_retry_failed import retry_failed_output, retry_text
 
     args.csv = args.retry_failed  # replaced by the failed rows' CSV
     with _stdout_to_stderr():

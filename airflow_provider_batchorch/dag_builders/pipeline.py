@@ -13,7 +13,7 @@ from typing import Any
 
 from airflow.sdk import DAG, Param, TaskGroup, chain, task
 
-from airflow_provider_batchorch.dag_factory import BUILTIN_AGENTS, _xcom, add_batch_pipeline_tasks, batch_params
+from airflow_provider_batchorch.dag_builders.orchestrator import BUILTIN_AGENTS, _xcom, add_batch_pipeline_tasks, batch_params
 from airflow_provider_batchorch.operators.plan_pipeline import PlanPipelineOperator
 from airflow_provider_batchorch.operators.stage_input import StageInputOperator
 

@@ -24,7 +24,7 @@ from typing import Any
 from airflow.sdk import DAG, Asset, AssetWatcher, Param, chain
 
 from airflow_provider_batchorch.core.s3_events import csv_uris_from_asset_event_extras
-from airflow_provider_batchorch.dag_factory import add_batch_pipeline_tasks, batch_params
+from airflow_provider_batchorch.dag_builders.orchestrator import add_batch_pipeline_tasks, batch_params
 
 log = logging.getLogger(__name__)
 DEFAULT_START = datetime(2025, 1, 1, tzinfo=timezone.utc)

@@ -1,7 +1,7 @@
 """A throwaway Airflow installation for running the package's DAGs in-process (``dag.test``).
 
 Airflow reads its configuration when first imported, so ``configure_environment`` must run before anything
-imports ``airflow``. The DAGs folder is the package's own ``dags/``: ``dag.test`` re-parses it and refuses a DAG
+imports ``airflow``. The DAGs folder is the package's own ``dag_builders/dags/``: ``dag.test`` re-parses it and refuses a DAG
 that is not there.
 """
 
@@ -11,7 +11,7 @@ import os
 import tempfile
 from pathlib import Path
 
-PACKAGE_DAGS_FOLDER = Path(__file__).parent / "dags"
+PACKAGE_DAGS_FOLDER = Path(__file__).resolve().parents[1] / "dag_builders" / "dags"
 
 
 def configure_environment(home: str | Path | None = None, extra_env: dict[str, str] | None = None) -> Path:

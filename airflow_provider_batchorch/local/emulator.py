@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import ctypes
 import ctypes.util
+import importlib.util
 import json
 import logging
 import os
@@ -56,6 +57,25 @@ class RunInterruptedError(BatchorchError):
 
 class EmulatorStoppedError(BatchorchError):
     code = "RUN_EMULATOR_STOPPED"
+
+
+class EmulatorNotInstalledError(BatchorchError):
+    code = "EMULATOR_NOT_INSTALLED"
+
+
+# What only the emulator's server imports (``serve``): the package's optional extra ``[local]``, not a dependency
+# of production workers.
+LOCAL_EXTRA_MODULES = ("moto", "uvicorn", "a2wsgi")
+
+
+def require_local_extra() -> None:
+    """Raise ``EmulatorNotInstalledError`` unless the ``[local]`` extra (moto and its server) is installed."""
+    missing = [name for name in LOCAL_EXTRA_MODULES if importlib.util.find_spec(name) is None]
+    if missing:
+        raise EmulatorNotInstalledError(
+            f"the embedded AWS emulator needs {', '.join(missing)}, which is not installed here.",
+            hint="Install the local extra: pip install 'airflow-provider-batchorch[local]'; or use AWS instead "
+            "(set BATCHORCH_AWS_ENDPOINT_URL or AIRFLOW_CONN_AWS_DEFAULT).")
 
 
 def free_port() -> int:
@@ -160,12 +180,13 @@ class EmbeddedAws:
         self.stop()
 
     def start(self) -> None:
+        require_local_extra()
         self.port = free_port()
         # moto's Step Functions interpreter calls S3/SQS/DynamoDB through MOTO_PORT on localhost.
         env = {**os.environ, **CREDENTIALS, "MOTO_PORT": str(self.port)}
         with open(self.log_dir / "moto.log", "ab") as log:
             self._server = self._spawn(
-                [sys.executable, "-m", "airflow_provider_batchorch.aws.embedded", "--port", str(self.port)], log, env)
+                [sys.executable, "-m", "airflow_provider_batchorch.local.emulator", "--port", str(self.port)], log, env)
         self._wait_until_up()
         requests.post(
             f"{self.endpoint_url}/moto-api/config",

@@ -20,7 +20,7 @@ from airflow.sdk import DAG, Param, chain
 from airflow_provider_batchorch.aws.processor import ProcessorNames
 from airflow_provider_batchorch.core.cost_estimate import ApprovalThresholds
 from airflow_provider_batchorch.core.chat.request_policy import RequestPolicy
-from airflow_provider_batchorch.dag_factory import _xcom, add_batch_pipeline_tasks
+from airflow_provider_batchorch.dag_builders.orchestrator import _xcom, add_batch_pipeline_tasks
 from airflow_provider_batchorch.notifications.slack import DEFAULT_SLACK_CONN_ID, notify_chat_run_failed
 from airflow_provider_batchorch.operators.agent_request import AgentRequestOperator
 from airflow_provider_batchorch.operators.batch_approval import BatchApprovalOperator

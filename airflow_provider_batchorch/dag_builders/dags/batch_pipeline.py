@@ -1,5 +1,5 @@
 """The batch_pipeline DAG (airflow + dag discovery: this file is a thin entry point to the factory)."""
 
-from airflow_provider_batchorch.pipeline_dag import build_batch_pipeline_dag
+from airflow_provider_batchorch.dag_builders.pipeline import build_batch_pipeline_dag
 
 dag = build_batch_pipeline_dag()

@@ -1,5 +1,0 @@
-"""The chat_command DAG (airflow + dag discovery: this file is a thin entry point to the factory)."""
-
-from airflow_provider_batchorch.chat_dag import build_chat_command_dag
-
-dag = build_chat_command_dag()
