@@ -164,3 +164,14 @@ def test_s3_result_cache():
     cached = CachedAgentCall(agent, spec(), store)
     assert asyncio.run(cached({"company_name": "Acme"})).output == {"industry": "tech"}
     assert agent.calls == [] and cached.stats.cache_hits == 1
+
+
+def test_cache_key_of_a_builtin_agent_is_pinned(monkeypatch):
+    """Incremental runs find the results of earlier batches: the key of a built-in agent's row must not change when
+    the built-in agents move (their callable path is part of the hashed invocation)."""
+    from airflow_provider_batchorch.core.agents import builtin_specs
+
+    monkeypatch.delenv("BATCHORCH_LLM_MODEL", raising=False)
+    company = next(s for s in builtin_specs() if s.name == "company-enrichment-agent")
+    key = cache_key(company, {"company_name": "Acme Corp", "website": "acme.com"})
+    assert key == "39694e0e85af670813821993d0bd9a7e7d608409e9cda320b7a239d09eba99fb"

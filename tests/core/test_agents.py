@@ -517,3 +517,30 @@ def test_example_sentiment_function():
 
 def test_example_chat_reply_is_free_text():
     assert isinstance(examples.chat_reply({"company_name": "Acme"}), str)
+
+
+# Written in two pieces so that no path rewrite turns it into the current spelling: registries stored by users
+# (files, the DynamoDB AgentRegistry table) name the built-in agents with it.
+LEGACY_EXAMPLES = "airflow_provider_batchorch.core" ".agents.examples"
+
+
+def test_legacy_callable_path_of_a_builtin_agent_still_imports():
+    from airflow_provider_batchorch.core.agents import examples
+
+    assert import_callable(f"{LEGACY_EXAMPLES}:sentiment") is examples.sentiment
+
+
+def test_registry_naming_a_builtin_callable_by_its_legacy_path_runs_in_process():
+    from airflow_provider_batchorch.core.registry import load_registry_text
+
+    registry = load_registry_text(f"""
+agents:
+  - name: legacy-sentiment
+    input_fields: [{{name: text}}]
+    output_schema: {{type: object}}
+    invocation: {{kind: python, callable: "{LEGACY_EXAMPLES}:sentiment"}}
+""", "legacy.yaml")
+    spec = registry.get("legacy-sentiment")
+    assert spec.invocation.effective_isolation == "none"
+    result = asyncio.run(build_agent_call(spec)({"text": "I love it"}))
+    assert result.output["sentiment"] == "Positive"
