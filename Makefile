@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test bench bench-peers clean
 
 install: $(STAMP)
 
@@ -21,6 +21,10 @@ test: install
 
 bench: install
 	$(BIN)/python benchmarks/run_all.py --small
+
+# LLM agents against the peers (common-ai, DocETL: venvs of their own under out/bench/peers/); not part of `bench`.
+bench-peers: install
+	$(BIN)/python benchmarks/bench_llm_peers.py $(PEERS_ARGS)
 
 clean:
 	rm -rf $(VENV) out build *.egg-info
