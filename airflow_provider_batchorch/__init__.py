@@ -43,7 +43,8 @@ def get_provider_info() -> dict:
         "sensors": [
             {"integration-name": "Batchorch", "python-modules": [f"{_PACKAGE}.sensors.batch_execution"]}
         ],
-        "hooks": [{"integration-name": "Batchorch", "python-modules": [f"{_PACKAGE}.hooks.batchorch"]}],
+        "hooks": [{"integration-name": "Batchorch",
+                   "python-modules": [f"{_PACKAGE}.hooks.batchorch", f"{_PACKAGE}.hooks.llm_connection"]}],
         "triggers": [
             {
                 "integration-name": "Batchorch",

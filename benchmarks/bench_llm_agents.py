@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from airflow_provider_batchorch.core.agent_cache import CachedAgentCall, LocalDirResultCache  # noqa: E402
 from airflow_provider_batchorch.core.agent_spec import AgentSpec  # noqa: E402
-from airflow_provider_batchorch.core.llm_agent import LlmAgent  # noqa: E402
+from airflow_provider_batchorch.agents.llm_agent import LlmAgent  # noqa: E402
 
 LATENCY = 0.2
 CONCURRENCY = 50

@@ -35,7 +35,8 @@ from airflow_provider_batchorch.core.agent_cache import CachedAgentCall
 from airflow_provider_batchorch.core.csv.chunk_reader import read_chunk_rows
 from airflow_provider_batchorch.core.csv.output import csv_bytes
 from airflow_provider_batchorch.core.errors import AgentCrashedError, BatchorchError, RegistryError
-from airflow_provider_batchorch.core.invocation import build_agent_call, close_agent_process_pools
+from airflow_provider_batchorch.agents.kinds import build_agent_call
+from airflow_provider_batchorch.agents.python_agent import close_agent_process_pools
 from airflow_provider_batchorch.core.models import BatchConfig, ChunkSpec, ChunkSummary
 from airflow_provider_batchorch.core.row_processing import ChunkOutcome, RowProcessor
 

@@ -285,7 +285,8 @@ def _deploy_stack(args: argparse.Namespace) -> int:
 def cmd_registry(args: argparse.Namespace) -> int:
     from airflow_provider_batchorch.aws.registry_table import create_registry_table, load_registry_table, put_agents
     from airflow_provider_batchorch.core.registry import load_registry_file
-    from airflow_provider_batchorch.core.registry_trust import RegistryTrust, assemble_registry
+    from airflow_provider_batchorch.core.registry_trust import RegistryTrust
+    from airflow_provider_batchorch.agents.registry_loader import assemble_registry
 
     if args.action == "put":
         if not (args.file and args.table):
@@ -310,7 +311,8 @@ def cmd_registry(args: argparse.Namespace) -> int:
 
 def cmd_request(args: argparse.Namespace) -> int:
     """The conf JSON on stdout; notes, or the clarifying question (exit 2), on stderr."""
-    from airflow_provider_batchorch.core.registry_trust import RegistryTrust, assemble_registry
+    from airflow_provider_batchorch.core.registry_trust import RegistryTrust
+    from airflow_provider_batchorch.agents.registry_loader import assemble_registry
     from airflow_provider_batchorch.core.chat.request_parser import parse_request
     from airflow_provider_batchorch.core.chat.request_policy import ANY_BUCKET, RequestPolicy
 

@@ -26,7 +26,8 @@ from airflow_provider_batchorch.core.errors import BatchorchError, InvalidConfEr
 from airflow_provider_batchorch.core.models import BatchRequest, BatchSummary
 from airflow_provider_batchorch.core.output_location import ALLOW_LOCAL_STATE_ENV
 from airflow_provider_batchorch.core.registry import AgentRegistry
-from airflow_provider_batchorch.core.registry_trust import assemble_registry, trusting_registry_files
+from airflow_provider_batchorch.agents.registry_loader import assemble_registry
+from airflow_provider_batchorch.core.registry_trust import trusting_registry_files
 from airflow_provider_batchorch.local.airflow_home import configure_environment, migrate_database
 
 log = logging.getLogger(__name__)

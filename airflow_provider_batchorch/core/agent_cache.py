@@ -26,11 +26,19 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
-from airflow_provider_batchorch.core.invocation import AgentCall, AgentResult
+from airflow_provider_batchorch.core.agent_call import AgentCall, AgentResult
+from airflow_provider_batchorch.core.callable_paths import legacy_callable
 
 
 def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _legacy_spelling(invocation: dict[str, Any]) -> dict[str, Any]:
+    """A python callable as written before the built-in agents moved, so that earlier batches' keys still match."""
+    if isinstance(invocation.get("callable"), str):
+        return {**invocation, "callable": legacy_callable(invocation["callable"])}
+    return invocation
 
 
 def cache_key(spec: AgentSpec, inputs: dict[str, Any]) -> str:
@@ -39,7 +47,7 @@ def cache_key(spec: AgentSpec, inputs: dict[str, Any]) -> str:
         "version": spec.version,
         "prompt": spec.prompt,
         "output_schema": spec.output_schema,
-        "invocation": spec.invocation.model_dump(mode="json"),
+        "invocation": _legacy_spelling(spec.invocation.model_dump(mode="json")),
         "inputs": inputs,
     }
     return hashlib.sha256(canonical_json(material).encode("utf-8")).hexdigest()

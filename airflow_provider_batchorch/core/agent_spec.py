@@ -6,6 +6,8 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
 
+from airflow_provider_batchorch.core.callable_paths import current_callable
+
 
 class InputField(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -17,15 +19,15 @@ class InputField(BaseModel):
     synonyms: list[str] = Field(default_factory=list, description="Other column names that mean this field")
 
 
-TRUSTED_CALLABLE_PREFIX = "airflow_provider_batchorch.core.agents."
+TRUSTED_CALLABLE_PREFIX = "airflow_provider_batchorch.builtin_agents."
 
 
 class PythonInvocation(BaseModel):
     """``callable`` is ``"module:function"``; the function takes the mapped row (a dict) and returns a dict.
 
     ``isolation``: ``process`` runs the callable in a supervised child process pool (a crash, exit or hang costs
-    that one row: ``core/agent_process_pool.py``); ``none`` runs it in the worker's own process (fastest; for pure,
-    trusted code). Unset: ``none`` for the built-in agents (``airflow_provider_batchorch.core.agents...``),
+    that one row: ``agents/agent_process_pool.py``); ``none`` runs it in the worker's own process (fastest; for pure,
+    trusted code). Unset: ``none`` for the built-in agents (``airflow_provider_batchorch.builtin_agents...``),
     ``process`` for every other callable. Unset is left out of the dump, so cache keys stay as they were.
     """
 
@@ -39,7 +41,7 @@ class PythonInvocation(BaseModel):
     def effective_isolation(self) -> Literal["process", "none"]:
         if self.isolation is not None:
             return self.isolation
-        return "none" if self.callable.startswith(TRUSTED_CALLABLE_PREFIX) else "process"
+        return "none" if current_callable(self.callable).startswith(TRUSTED_CALLABLE_PREFIX) else "process"
 
     @model_serializer(mode="wrap")
     def _omit_unset_isolation(self, handler: Any) -> dict[str, Any]:

@@ -171,15 +171,7 @@ class AgentRegistry:
         return answer
 
 
-# --- built-in agents and files ----------------------------------------------------------------------------
-
-
-def builtin_registry() -> AgentRegistry:
-    """The five built-in agents: offline logic, or the LLM named by ``BATCHORCH_LLM_MODEL`` when it is set."""
-    from airflow_provider_batchorch.core.agents import builtin_specs
-    from airflow_provider_batchorch.core.llm_settings import llm_from_env
-
-    return AgentRegistry(llm_from_env(spec) for spec in builtin_specs())
+# --- registry files ----------------------------------------------------------------------------------------
 
 
 def _summarise(error: ValidationError) -> str:
@@ -287,18 +279,3 @@ def read_registry_file(path: str | Path) -> str:
 
 def load_registry_file(path: str | Path) -> AgentRegistry:
     return load_registry_text(read_registry_file(path), str(Path(path).expanduser()))
-
-
-def resolve_registry(file: str | Path | None = None) -> AgentRegistry:
-    """The built-in agents, overridden and extended by the agents of a local registry file when given.
-
-    The file is taken as trusted (its python agents run): a registry named by a run request goes through
-    ``core.registry_trust.assemble_registry`` instead, which is what the DAGs and the CLI use.
-    """
-    registry = builtin_registry()
-    if file is None or str(file).strip() == "":
-        return registry
-    if str(file).startswith("s3://"):
-        raise RegistryError(f"resolve_registry reads local files only, got {file}.",
-                            hint="Fetch the object and pass its text to load_registry_text().")
-    return registry.merged(load_registry_file(file))

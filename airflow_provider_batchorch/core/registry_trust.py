@@ -15,7 +15,8 @@ An agent from an untrusted registry
 - replaces no trusted agent: its name and aliases must not be a trusted agent's name or alias.
 
 A refusal is an ``UntrustedAgentError`` (``UNTRUSTED_AGENT``), raised while the registry is assembled, before
-any row runs. ``assemble_registry`` is the one way the DAGs and the CLI build a registry.
+any row runs. ``agents/registry_loader.assemble_registry`` is the one way the DAGs and the CLI build a
+registry.
 """
 
 from __future__ import annotations
@@ -37,13 +38,7 @@ from airflow_provider_batchorch.core.agent_spec import (
     StepFunctionsInvocation,
 )
 from airflow_provider_batchorch.core.errors import RegistryError, UntrustedAgentError
-from airflow_provider_batchorch.core.registry import (
-    AgentRegistry,
-    agent_key,
-    builtin_registry,
-    load_registry_text,
-    read_registry_file,
-)
+from airflow_provider_batchorch.core.registry import AgentRegistry, agent_key, load_registry_text, read_registry_file
 
 REGISTRY_FILES_ENV = "BATCHORCH_REGISTRY_FILES"
 ALLOWED_AGENT_TARGETS_ENV = "BATCHORCH_ALLOWED_AGENT_TARGETS"
@@ -146,33 +141,6 @@ def read_registry_source(source: str, read_s3: Callable[[str], str] | None = Non
                                 hint="Use a local registry file, or run it where S3 is configured (the DAG).")
         return load_registry_text(read_s3(source), source)
     return load_registry_text(read_registry_file(source), source)
-
-
-def assemble_registry(
-    requested: str | None = None,
-    *,
-    trust: RegistryTrust | None = None,
-    table: AgentRegistry | None = None,
-    read_s3: Callable[[str], str] | None = None,
-) -> AgentRegistry:
-    """The registry a run uses: the built-ins, then the configured files, then the AgentRegistry ``table`` (each
-    overriding the one before), then ``requested`` -- the registry a run request names -- whose agents are
-    checked by ``check_untrusted`` and may only add agents (unless it is one of the configured files).
-
-    :param trust: What the deployment trusts; ``None`` reads ``RegistryTrust.from_env()``.
-    """
-    trust = trust if trust is not None else RegistryTrust.from_env()
-    registry = builtin_registry()
-    for source in trust.registry_files:
-        registry = registry.merged(read_registry_source(source, read_s3))
-    if table is not None:
-        registry = registry.merged(table)
-    if requested and requested.strip() and not trust.is_configured(requested):
-        source = requested.strip()
-        brought = read_registry_source(source, read_s3)
-        check_untrusted(brought, registry, trust, source)
-        registry = registry.merged(brought)
-    return registry
 
 
 @contextlib.contextmanager

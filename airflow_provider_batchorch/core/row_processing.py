@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from airflow_provider_batchorch.core.csv.output import format_cell
 from airflow_provider_batchorch.core.errors import AgentCrashedError, AgentRowError, AgentTimeoutError
-from airflow_provider_batchorch.core.invocation import AgentCall
+from airflow_provider_batchorch.core.agent_call import AgentCall
 from airflow_provider_batchorch.core.mapping import build_agent_inputs
 from airflow_provider_batchorch.core.models import ROW_FAILED, ROW_SUCCEEDED, BatchConfig
 from airflow_provider_batchorch.core.output_validation import OutputValidator

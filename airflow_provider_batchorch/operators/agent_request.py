@@ -13,7 +13,8 @@ from airflow_provider_batchorch.aws.s3_uri import parse_s3_uri
 from airflow_provider_batchorch.core.chat.replies import plan_message
 from airflow_provider_batchorch.aws.s3_text import s3_object_text
 from airflow_provider_batchorch.core.registry import AgentRegistry
-from airflow_provider_batchorch.core.registry_trust import RegistryTrust, assemble_registry
+from airflow_provider_batchorch.core.registry_trust import RegistryTrust
+from airflow_provider_batchorch.agents.registry_loader import assemble_registry
 from airflow_provider_batchorch.core.chat.request_parser import parse_request
 from airflow_provider_batchorch.core.chat.request_policy import (
     ParsedRequest,
@@ -105,7 +106,7 @@ class AgentRequestOperator(AwsBaseOperator[BatchorchHook], SkipMixin):
     def parse(self, registry: AgentRegistry, policy: RequestPolicy) -> ParsedRequest:
         if self.llm_conn_id:
             try:
-                from airflow_provider_batchorch.core.request_llm import parse_request_with_llm
+                from airflow_provider_batchorch.agents.llm_request_parser import parse_request_with_llm
 
                 return parse_request_with_llm(self.text, registry, policy, request_model(self.llm_conn_id))
             except Exception as error:  # the model is down or answers nonsense: the offline parser still works
@@ -148,7 +149,7 @@ def request_model(llm_conn_id: str):
     from pydantic_ai.models.test import TestModel
 
     from airflow_provider_batchorch.core.agent_spec import LlmInvocation
-    from airflow_provider_batchorch.core.llm_agent import build_model, resolve_credentials
+    from airflow_provider_batchorch.agents.llm_agent import build_model, resolve_credentials
 
     invocation = LlmInvocation(conn_id=llm_conn_id, output_mode="tool")
     credentials = resolve_credentials(invocation)

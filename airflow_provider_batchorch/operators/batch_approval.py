@@ -113,7 +113,7 @@ def connection_model(agent: AgentSpec) -> str | None:
     invocation = agent.invocation
     if invocation.kind != "llm" or invocation.model or not invocation.conn_id:
         return None
-    from airflow_provider_batchorch.core.llm_agent import connection_credentials
+    from airflow_provider_batchorch.hooks.llm_connection import connection_credentials
 
     try:
         return connection_credentials(invocation.conn_id)[0]

@@ -10,7 +10,8 @@ from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow_provider_batchorch.aws.registry_table import load_registry_table
 from airflow_provider_batchorch.aws.s3_text import s3_object_text
 from airflow_provider_batchorch.core.registry import AgentRegistry
-from airflow_provider_batchorch.core.registry_trust import RegistryTrust, assemble_registry
+from airflow_provider_batchorch.core.registry_trust import RegistryTrust
+from airflow_provider_batchorch.agents.registry_loader import assemble_registry
 from airflow_provider_batchorch.hooks.batchorch import BatchorchHook
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 class ValidateAgentOperator(AwsBaseOperator[BatchorchHook]):
     """Resolve ``agent`` in the registry; fail with UNKNOWN_AGENT, INCOMPATIBLE_AGENT or UNTRUSTED_AGENT.
 
-    The registry (``core.registry_trust.assemble_registry``): the built-in agents, the configured registry files
+    The registry (``agents.registry_loader.assemble_registry``): the built-in agents, the configured registry files
     (``registry_files`` and ``BATCHORCH_REGISTRY_FILES``), the DynamoDB table ``registry_table`` -- each
     overriding the one before -- then ``registry``, which comes from the run conf and is untrusted: its agents
     may only add agents, without Python code, calling targets on ``BATCHORCH_ALLOWED_AGENT_TARGETS``.

@@ -6,10 +6,10 @@ import json
 import pytest
 from botocore.stub import Stubber
 
-from airflow_provider_batchorch.aws.bedrock import bedrock_model, bedrock_runtime_client
+from airflow_provider_batchorch.agents.bedrock import bedrock_model, bedrock_runtime_client
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
 from airflow_provider_batchorch.core.errors import AgentRowError
-from airflow_provider_batchorch.core.llm_agent import ROW_BEGIN, ROW_END, LlmAgent, build_model, resolve_credentials
+from airflow_provider_batchorch.agents.llm_agent import ROW_BEGIN, ROW_END, LlmAgent, build_model, resolve_credentials
 from airflow_provider_batchorch.core.retry import RetryPolicy
 
 MODEL_ID = "anthropic.claude-3-5-haiku-20241022-v1:0"

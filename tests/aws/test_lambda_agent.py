@@ -12,10 +12,10 @@ from botocore.stub import Stubber
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 
-from airflow_provider_batchorch.aws.lambda_agent import LambdaAgent, lambda_client
+from airflow_provider_batchorch.agents.lambda_agent import LambdaAgent, lambda_client
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
 from airflow_provider_batchorch.core.errors import AgentRowError
-from airflow_provider_batchorch.core.invocation import build_agent_call
+from airflow_provider_batchorch.agents.kinds import build_agent_call
 from airflow_provider_batchorch.core.retry import RetryPolicy
 
 REGION = "us-east-1"

@@ -16,9 +16,9 @@ from airflow_provider_batchorch.aws.registry_table import (
     put_agent,
     put_agents,
 )
-from airflow_provider_batchorch.core.agents import builtin_specs
+from airflow_provider_batchorch.builtin_agents import builtin_specs
 from airflow_provider_batchorch.core.errors import IncompatibleAgentError, RegistryError
-from airflow_provider_batchorch.core.registry import builtin_registry
+from airflow_provider_batchorch.builtin_agents import builtin_registry
 
 
 @pytest.fixture

@@ -7,10 +7,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from airflow_provider_batchorch.aws.agent_output import structured_output_of
+from airflow_provider_batchorch.agents.agent_output import structured_output_of
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
 from airflow_provider_batchorch.core.errors import AgentRowError
-from airflow_provider_batchorch.core.invocation import build_agent_call
+from airflow_provider_batchorch.agents.kinds import build_agent_call
 
 REGION = "us-east-1"
 

@@ -13,7 +13,7 @@ from pydantic_ai.models.function import FunctionModel
 
 from airflow_provider_batchorch.aws.batch_store import batch_prefix, stage_batch
 from airflow_provider_batchorch.core.models import METADATA_COLUMNS, BatchConfig
-from airflow_provider_batchorch.core.registry import builtin_registry
+from airflow_provider_batchorch.builtin_agents import builtin_registry
 from airflow_provider_batchorch.operators import agent_request
 from airflow_provider_batchorch.operators.agent_request import AgentRequestOperator
 

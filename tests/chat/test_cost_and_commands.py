@@ -13,7 +13,7 @@ from airflow_provider_batchorch.core.cost_estimate import (
     price_table,
 )
 from airflow_provider_batchorch.core.llm_settings import with_llm
-from airflow_provider_batchorch.core.registry import builtin_registry
+from airflow_provider_batchorch.builtin_agents import builtin_registry
 
 SAMPLE = [
     {"company_name": "Acme Robotics", "website": "https://acme-robotics.example", "location": "Austin, TX"},

@@ -6,8 +6,8 @@ import pytest
 from pydantic_ai.messages import ModelRequest, ModelResponse, ToolCallPart
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
-from airflow_provider_batchorch.core.registry import builtin_registry
-from airflow_provider_batchorch.core.request_llm import REQUEST_BEGIN, parse_request_with_llm
+from airflow_provider_batchorch.builtin_agents import builtin_registry
+from airflow_provider_batchorch.agents.llm_request_parser import REQUEST_BEGIN, parse_request_with_llm
 from airflow_provider_batchorch.core.chat.request_policy import RequestPolicy
 
 POLICY = RequestPolicy(allowed_buckets=["my-data"], max_concurrency=50)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_batchorch.core.registry import builtin_registry
+from airflow_provider_batchorch.builtin_agents import builtin_registry
 from airflow_provider_batchorch.core.chat.request_parser import parse_request
 from airflow_provider_batchorch.core.chat.request_policy import RequestPolicy
 

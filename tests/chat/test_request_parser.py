@@ -7,7 +7,8 @@ import json
 import pytest
 
 from airflow_provider_batchorch.core.models import BatchRequest
-from airflow_provider_batchorch.core.registry import builtin_registry, load_registry_text
+from airflow_provider_batchorch.builtin_agents import builtin_registry
+from airflow_provider_batchorch.core.registry import load_registry_text
 from airflow_provider_batchorch.core.chat.request_parser import parse_request
 from airflow_provider_batchorch.core.chat.request_policy import RequestPolicy
 

@@ -57,7 +57,7 @@ def test_text_from_a_csv_or_an_agent_cannot_mention_or_link():
     from airflow_provider_batchorch.core.chat.replies import estimate_message
     from airflow_provider_batchorch.core.cost_estimate import estimate_cost
     from airflow_provider_batchorch.core.models import CsvProfile
-    from airflow_provider_batchorch.core.registry import builtin_registry
+    from airflow_provider_batchorch.builtin_agents import builtin_registry
 
     profile = CsvProfile(uri="s3://b/x.csv", size_bytes=10, columns=["<!channel>", "<https://evil|click me>"],
                          data_types={}, row_count=2, header_end=1, chunk_rows=100)

@@ -13,7 +13,7 @@ from airflow_provider_batchorch.core.agent_cache import (
 )
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
 from airflow_provider_batchorch.core.errors import AgentRowError
-from airflow_provider_batchorch.core.invocation import AgentResult
+from airflow_provider_batchorch.core.agent_call import AgentResult
 
 SCHEMA = {"type": "object", "properties": {"industry": {"type": "string"}}, "required": ["industry"]}
 
@@ -169,7 +169,7 @@ def test_s3_result_cache():
 def test_cache_key_of_a_builtin_agent_is_pinned(monkeypatch):
     """Incremental runs find the results of earlier batches: the key of a built-in agent's row must not change when
     the built-in agents move (their callable path is part of the hashed invocation)."""
-    from airflow_provider_batchorch.core.agents import builtin_specs
+    from airflow_provider_batchorch.builtin_agents import builtin_specs
 
     monkeypatch.delenv("BATCHORCH_LLM_MODEL", raising=False)
     company = next(s for s in builtin_specs() if s.name == "company-enrichment-agent")

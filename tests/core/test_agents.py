@@ -13,7 +13,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from jsonschema.validators import validator_for
 
-from airflow_provider_batchorch.core.agents import (
+from airflow_provider_batchorch.builtin_agents import (
     BUILTIN_AGENT_MODULES,
     address_validator,
     builtin_specs,
@@ -24,7 +24,8 @@ from airflow_provider_batchorch.core.agents import (
     ticket_classifier,
 )
 from airflow_provider_batchorch.core.errors import AgentRowError
-from airflow_provider_batchorch.core.invocation import build_agent_call, import_callable
+from airflow_provider_batchorch.agents.kinds import build_agent_call
+from airflow_provider_batchorch.agents.python_agent import import_callable
 from airflow_provider_batchorch.core.mapping import build_agent_inputs, map_inputs
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
@@ -525,7 +526,7 @@ LEGACY_EXAMPLES = "airflow_provider_batchorch.core" ".agents.examples"
 
 
 def test_legacy_callable_path_of_a_builtin_agent_still_imports():
-    from airflow_provider_batchorch.core.agents import examples
+    from airflow_provider_batchorch.builtin_agents import examples
 
     assert import_callable(f"{LEGACY_EXAMPLES}:sentiment") is examples.sentiment
 

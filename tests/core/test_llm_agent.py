@@ -10,8 +10,8 @@ import pytest
 
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
 from airflow_provider_batchorch.core.errors import AgentRowError, IncompatibleAgentError, RegistryError
-from airflow_provider_batchorch.core.invocation import build_agent_call
-from airflow_provider_batchorch.core.llm_agent import ROW_BEGIN, ROW_END, LlmAgent, row_block
+from airflow_provider_batchorch.agents.kinds import build_agent_call
+from airflow_provider_batchorch.agents.llm_agent import ROW_BEGIN, ROW_END, LlmAgent, row_block
 from airflow_provider_batchorch.core.llm_settings import llm_from_env, with_llm
 from airflow_provider_batchorch.core.retry import RetryPolicy
 from tests.support.openai_stub_server import (
@@ -278,7 +278,7 @@ def test_with_llm_and_the_environment_switch():
 
 
 def test_builtin_agents_switch_to_an_llm_when_configured():
-    from airflow_provider_batchorch.core.agents import (
+    from airflow_provider_batchorch.builtin_agents import (
         address_validator,
         company_enrichment,
         customer_scorer,
@@ -298,19 +298,19 @@ def test_builtin_agents_switch_to_an_llm_when_configured():
 def test_core_modules_import_neither_airflow_nor_pydantic_ai():
     code = (
         "import sys\n"
-        "import airflow_provider_batchorch.core.invocation, airflow_provider_batchorch.core.llm_settings\n"
+        "import airflow_provider_batchorch.core.agent_call, airflow_provider_batchorch.core.llm_settings\n"
         "import airflow_provider_batchorch.core.retry, airflow_provider_batchorch.core.adaptive_concurrency\n"
         "import airflow_provider_batchorch.core.agent_cache, airflow_provider_batchorch.core.chat.recommendation\n"
-        "import airflow_provider_batchorch.aws.lambda_agent, airflow_provider_batchorch.aws.stepfunctions_agent\n"
-        "import airflow_provider_batchorch.core.llm_agent\n"
+        "import airflow_provider_batchorch.agents.lambda_agent, airflow_provider_batchorch.agents.stepfunctions_agent\n"
+        "import airflow_provider_batchorch.agents.llm_agent\n"
         "bad = [m for m in ('airflow', 'airflow.sdk') if m in sys.modules]\n"
         "assert not bad, bad\n"
-        "del sys.modules['airflow_provider_batchorch.core.llm_agent']\n"
+        "del sys.modules['airflow_provider_batchorch.agents.llm_agent']\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
     lazy = (
         "import sys\n"
-        "import airflow_provider_batchorch.core.invocation as inv, airflow_provider_batchorch.core.llm_settings\n"
+        "import airflow_provider_batchorch.agents.kinds as inv, airflow_provider_batchorch.core.llm_settings\n"
         "assert 'pydantic_ai' not in sys.modules and set(inv.BUILDERS) >= {'llm', 'lambda', 'stepfunctions'}\n"
     )
     subprocess.run([sys.executable, "-c", lazy], check=True)

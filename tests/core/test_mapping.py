@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from airflow_provider_batchorch.core.agent_spec import AgentSpec, InputField, PythonInvocation
-from airflow_provider_batchorch.core.agents import company_enrichment, customer_scorer
+from airflow_provider_batchorch.builtin_agents import company_enrichment, customer_scorer
 from airflow_provider_batchorch.core.errors import (
     AgentRowError,
     InvalidConfError,

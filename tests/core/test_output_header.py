@@ -7,7 +7,8 @@ import pytest
 from airflow_provider_batchorch.core.configure import build_batch_config, header_renames
 from airflow_provider_batchorch.core.models import METADATA_COLUMNS, BatchConfig, BatchRequest, CsvProfile
 from airflow_provider_batchorch.core.csv.output_header import output_header
-from airflow_provider_batchorch.core.registry import builtin_registry, load_registry_text
+from airflow_provider_batchorch.builtin_agents import builtin_registry
+from airflow_provider_batchorch.core.registry import load_registry_text
 
 REGISTRY_YAML = """
 agents:

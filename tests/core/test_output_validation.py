@@ -7,7 +7,7 @@ import json
 import pytest
 from pydantic import BaseModel
 
-from airflow_provider_batchorch.core.agents import company_enrichment, product_analyzer
+from airflow_provider_batchorch.builtin_agents import company_enrichment, product_analyzer
 from airflow_provider_batchorch.core.errors import AgentRowError, RegistryError
 from airflow_provider_batchorch.core.output_validation import (
     InvalidAgentOutput,

@@ -10,14 +10,10 @@ import pytest
 
 from airflow_provider_batchorch.core.agent_spec import AgentSpec, InputField, PythonInvocation
 from airflow_provider_batchorch.core.errors import IncompatibleAgentError, RegistryError, UnknownAgentError
-from airflow_provider_batchorch.core.invocation import build_agent_call
-from airflow_provider_batchorch.core.registry import (
-    AgentRegistry,
-    builtin_registry,
-    load_registry_file,
-    load_registry_text,
-    resolve_registry,
-)
+from airflow_provider_batchorch.agents.kinds import build_agent_call
+from airflow_provider_batchorch.core.registry import AgentRegistry, load_registry_file, load_registry_text
+from airflow_provider_batchorch.builtin_agents import builtin_registry
+from airflow_provider_batchorch.agents.registry_loader import resolve_registry
 
 EXAMPLE_REGISTRY = Path(__file__).resolve().parents[2] / "examples" / "registry.yaml"
 BUILTINS = ["company-enrichment-agent", "ticket-classifier-agent", "address-validator-agent",
@@ -29,7 +25,7 @@ agents:
     description: Sleeps, then enriches companies
     input_fields: [{name: company_name, type: string, required: true}]
     output_schema: {type: object, properties: {industry: {type: string}}, required: [industry]}
-    invocation: {kind: python, callable: "airflow_provider_batchorch.core.agents.company_enrichment:run"}
+    invocation: {kind: python, callable: "airflow_provider_batchorch.builtin_agents.company_enrichment:run"}
 """
 
 

@@ -12,9 +12,9 @@ from airflow_provider_batchorch.core.registry_trust import (
     REGISTRY_FILES_ENV,
     RegistryTrust,
     agent_targets,
-    assemble_registry,
     trusting_registry_files,
 )
+from airflow_provider_batchorch.agents.registry_loader import assemble_registry
 
 SCHEMA = {"type": "object", "properties": {"label": {"type": "string"}}, "required": ["label"]}
 

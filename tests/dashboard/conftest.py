@@ -51,7 +51,7 @@ def _run_recorded(aws, csv_name: str, agent: str, batch_id: str, **request):
     from airflow_provider_batchorch.aws.job_records import record_job
     from airflow_provider_batchorch.aws.pipeline import run_pipeline
     from airflow_provider_batchorch.core.models import BatchRequest
-    from airflow_provider_batchorch.core.registry import builtin_registry
+    from airflow_provider_batchorch.builtin_agents import builtin_registry
 
     clients = _clients(aws)
     batch_request = BatchRequest(csv_uri=_upload(aws, csv_name), agent=agent, **request)
@@ -75,7 +75,7 @@ def _start_running(aws, batch_id: str):
     from airflow_provider_batchorch.aws.progress import record_chunk_done, record_partial
     from airflow_provider_batchorch.core.configure import build_batch_config
     from airflow_provider_batchorch.core.models import BatchRequest
-    from airflow_provider_batchorch.core.registry import builtin_registry
+    from airflow_provider_batchorch.builtin_agents import builtin_registry
 
     clients = _clients(aws)
     names = ProcessorNames(state_machine="batchorch-idle", queue="batchorch-idle-chunks",

@@ -1,6 +1,7 @@
 """Offline natural language -> ``BatchRequest`` (or the question to ask). No LLM, no network, deterministic.
 
-    parse_request("enrich s3://my-data/companies.csv with industry and employee count, 25 parallel workers")
+    parse_request("enrich s3://my-data/companies.csv with industry and employee count, 25 parallel workers",
+                  builtin_registry())
 
 What it understands:
 
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
 from airflow_provider_batchorch.core.mapping import normalize_name
 from airflow_provider_batchorch.core.chat.recommendation import goal_similarity, goal_words, words
-from airflow_provider_batchorch.core.registry import AgentRegistry, agent_key, builtin_registry
+from airflow_provider_batchorch.core.registry import AgentRegistry, agent_key
 from airflow_provider_batchorch.core.chat.request_policy import (
     EXAMPLE_REQUEST,
     ParsedRequest,
@@ -158,10 +159,9 @@ class _Text:
 
 
 def parse_request(
-    text: str, registry: AgentRegistry | None = None, policy: RequestPolicy | None = None
+    text: str, registry: AgentRegistry, policy: RequestPolicy | None = None
 ) -> ParsedRequest:
     """The request as a validated ``BatchRequest``, or the clarifying question to ask."""
-    registry = registry or builtin_registry()
     policy = policy or RequestPolicy(allowed_buckets=["*"])
     text = clean_chat_text(text)
     if not text.strip():

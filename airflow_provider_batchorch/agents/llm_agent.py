@@ -15,7 +15,7 @@
 - Models: ``test`` (offline: one schema-valid answer), ``bedrock:<model id>``, any name on an OpenAI-compatible
   ``base_url``, ``openai:<name>``, or any other pydantic-ai model string (that provider's own environment variables).
 
-This module imports pydantic-ai; ``core.invocation`` imports it only when an ``llm`` agent is built.
+This module imports pydantic-ai; ``agents.kinds`` imports it only when an ``llm`` agent is built.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from pydantic_ai.usage import RunUsage
 from airflow_provider_batchorch.core.adaptive_concurrency import AdaptiveConcurrencyLimiter
 from airflow_provider_batchorch.core.agent_spec import AgentSpec, LlmInvocation
 from airflow_provider_batchorch.core.errors import AgentRowError, IncompatibleAgentError, RegistryError
-from airflow_provider_batchorch.core.invocation import AgentResult
+from airflow_provider_batchorch.core.agent_call import AgentResult
 from airflow_provider_batchorch.core.output_validation import OutputValidator
 from airflow_provider_batchorch.core.retry import RetryPolicy, call_with_retries, row_error_for
 from airflow_provider_batchorch.core.schema_example import example_for
@@ -90,22 +90,14 @@ class LlmCredentials:
     api_key: str | None
 
 
-def connection_credentials(conn_id: str) -> tuple[str | None, str | None, str | None]:
-    """(model, base URL, API key) of an Airflow ``pydanticai`` connection; Airflow is imported only here."""
-    try:
-        from airflow.sdk import BaseHook
-    except ImportError:  # pragma: no cover - Airflow 2 layout
-        from airflow.hooks.base import BaseHook  # type: ignore[no-redef]
-    connection = BaseHook.get_connection(conn_id)
-    extra = connection.extra_dejson or {}
-    return extra.get("model") or None, connection.host or None, connection.password or None
-
-
 def resolve_credentials(invocation: LlmInvocation, environ: Any = None) -> LlmCredentials:
     """The registry entry wins; the connection fills what it leaves out; the key comes from ``api_key_env``."""
     environ = os.environ if environ is None else environ
     model, base_url, api_key = invocation.model, invocation.base_url, None
     if invocation.conn_id:
+        # The Airflow connection is read by the hook layer (Airflow is imported there, only when a conn_id is set).
+        from airflow_provider_batchorch.hooks.llm_connection import connection_credentials
+
         conn_model, conn_base_url, conn_key = connection_credentials(invocation.conn_id)
         model, base_url, api_key = model or conn_model, base_url or conn_base_url, conn_key
     if invocation.api_key_env:
@@ -142,7 +134,7 @@ def build_model(invocation: LlmInvocation, credentials: LlmCredentials, schema: 
         # pydantic-ai's TestModel, answering one schema-valid object (its own generator lacks type lists).
         return TestModel(custom_output_args=example_for(schema))
     if has_prefix and prefix == "bedrock":
-        from airflow_provider_batchorch.aws.bedrock import bedrock_model
+        from airflow_provider_batchorch.agents.bedrock import bedrock_model
 
         return bedrock_model(
             bare, region=invocation.region, endpoint_url=credentials.base_url, read_timeout=invocation.request_timeout

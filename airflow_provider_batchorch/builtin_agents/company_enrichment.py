@@ -13,8 +13,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from airflow_provider_batchorch.core.agent_spec import AgentSpec, InputField
-from airflow_provider_batchorch.core.agents import _common as c
-from airflow_provider_batchorch.core.agents._company_data import (
+from airflow_provider_batchorch.builtin_agents import _common as c
+from airflow_provider_batchorch.builtin_agents._company_data import (
     DEFUNCT_DOMAINS,
     INDUSTRIES,
     INDUSTRY_KEYWORDS,
@@ -28,7 +28,7 @@ from airflow_provider_batchorch.core.agents._company_data import (
     TLD_HINTS,
     KnownCompany,
 )
-from airflow_provider_batchorch.core.agents._geo import country_from_location, country_from_tld
+from airflow_provider_batchorch.builtin_agents._geo import country_from_location, country_from_tld
 from airflow_provider_batchorch.core.errors import AgentRowError
 
 NAME = "company-enrichment-agent"

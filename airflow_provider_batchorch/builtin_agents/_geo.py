@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from airflow_provider_batchorch.core.agents._common import phrase_key
+from airflow_provider_batchorch.builtin_agents._common import phrase_key
 
 # ISO 3166-1 alpha-2 -> (English name, other names and codes people write).
 COUNTRIES: dict[str, tuple[str, tuple[str, ...]]] = {

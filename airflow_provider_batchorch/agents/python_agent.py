@@ -1,13 +1,11 @@
-"""Turns an agent's ``invocation`` into something the worker can call for one row.
-
-Every kind is adapted to the same shape: ``await agent_call(inputs) -> AgentResult``. A kind is added by
-writing a builder ``(spec) -> AgentCall`` and listing it in ``BUILDERS``.
+"""The ``python`` agent kind: a ``module:function`` called for each row.
 
 ``python`` agents are isolated by process unless they say otherwise (``PythonInvocation.isolation``): a user
-callable runs in a supervised child process pool (``core/agent_process_pool.py``), so that a row that crashes,
+callable runs in a supervised child process pool (``agents/agent_process_pool.py``), so that a row that crashes,
 exits or hangs fails alone (``AGENT_CRASHED`` / ``AGENT_TIMEOUT``) instead of taking the worker and its chunks
 down; the built-in offline agents (pure, ours) and callables declared ``isolation: none`` run in the worker's
-process, with no inter-process hop.
+process, with no inter-process hop. A callable path written before the built-in agents moved is read as the
+current one (``core/callable_paths.py``).
 """
 
 from __future__ import annotations
@@ -15,30 +13,19 @@ from __future__ import annotations
 import asyncio
 import importlib
 import inspect
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable
 
+from airflow_provider_batchorch.core.agent_call import AgentCall, AgentResult
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
+from airflow_provider_batchorch.core.callable_paths import current_callable
 from airflow_provider_batchorch.core.errors import RegistryError
 
 if TYPE_CHECKING:
-    from airflow_provider_batchorch.core.agent_process_pool import AgentProcessPool
-
-
-@dataclass
-class AgentResult:
-    output: Any
-    input_tokens: int = 0
-    output_tokens: int = 0
-    reused_from: str | None = None  # "batch" (a duplicate row of this batch) or "store" (an earlier batch)
-
-
-class AgentCall(Protocol):
-    def __call__(self, inputs: dict[str, Any]) -> Awaitable[AgentResult]: ...
+    from airflow_provider_batchorch.agents.agent_process_pool import AgentProcessPool
 
 
 def import_callable(path: str) -> Callable[..., Any]:
-    module_name, sep, attr = path.partition(":")
+    module_name, sep, attr = current_callable(path).partition(":")
     if not sep or not module_name or not attr:
         raise RegistryError(f"invocation.callable {path!r} is not 'module:function'.", hint="Write it as package.module:function.")
     try:
@@ -55,13 +42,13 @@ def import_callable(path: str) -> Callable[..., Any]:
     return target
 
 
-def _python_call(spec: AgentSpec) -> AgentCall:
+def python_call(spec: AgentSpec) -> AgentCall:
     """In the worker's process (``isolation: none``) or in a supervised child process (``process``, the default
-    for user callables; see ``core/agent_process_pool.py``). The callable is imported here either way, so that a
+    for user callables; see ``agents/agent_process_pool.py``). The callable is imported here either way, so that a
     wrong path fails the batch at once with ``INVALID_REGISTRY``."""
     function = import_callable(spec.invocation.callable)
     if spec.invocation.effective_isolation == "process":
-        pool = agent_process_pool(spec.invocation.callable)
+        pool = agent_process_pool(current_callable(spec.invocation.callable))
 
         async def call_isolated(inputs: dict[str, Any]) -> AgentResult:
             output = await pool(dict(inputs))
@@ -84,7 +71,7 @@ _POOLS: dict[str, "AgentProcessPool"] = {}
 
 def agent_process_pool(callable_path: str) -> "AgentProcessPool":
     """One pool per callable per process, shared by every batch that uses it (children are long-lived)."""
-    from airflow_provider_batchorch.core.agent_process_pool import AgentProcessPool
+    from airflow_provider_batchorch.agents.agent_process_pool import AgentProcessPool
 
     pool = _POOLS.get(callable_path)
     if pool is None:
@@ -97,37 +84,3 @@ def close_agent_process_pools() -> None:
     for pool in _POOLS.values():
         pool.close()
     _POOLS.clear()
-
-
-def _llm_call(spec: AgentSpec) -> AgentCall:
-    from airflow_provider_batchorch.core.llm_agent import build_llm_call  # imports pydantic-ai: only when used
-
-    return build_llm_call(spec)
-
-
-def _lambda_call(spec: AgentSpec) -> AgentCall:
-    from airflow_provider_batchorch.aws.lambda_agent import build_lambda_call
-
-    return build_lambda_call(spec)
-
-
-def _stepfunctions_call(spec: AgentSpec) -> AgentCall:
-    from airflow_provider_batchorch.aws.stepfunctions_agent import build_stepfunctions_call
-
-    return build_stepfunctions_call(spec)
-
-
-BUILDERS: dict[str, Callable[[AgentSpec], AgentCall]] = {
-    "python": _python_call,
-    "llm": _llm_call,
-    "lambda": _lambda_call,
-    "stepfunctions": _stepfunctions_call,
-}
-
-
-def build_agent_call(spec: AgentSpec) -> AgentCall:
-    try:
-        builder = BUILDERS[spec.invocation.kind]
-    except KeyError:
-        raise RegistryError(f"agent {spec.name!r} has an unsupported invocation kind {spec.invocation.kind!r}.") from None
-    return builder(spec)

@@ -14,12 +14,12 @@ import time
 import uuid
 from typing import Any
 
-from airflow_provider_batchorch.aws.agent_output import structured_output_of, tokens_of
-from airflow_provider_batchorch.aws.deployed_agent import DeployedAgent, agent_client
+from airflow_provider_batchorch.agents.agent_output import structured_output_of, tokens_of
+from airflow_provider_batchorch.agents.deployed_agent import DeployedAgent, agent_client
 from airflow_provider_batchorch.core.adaptive_concurrency import AdaptiveConcurrencyLimiter
 from airflow_provider_batchorch.core.agent_spec import AgentSpec, StepFunctionsInvocation
 from airflow_provider_batchorch.core.errors import AgentRowError
-from airflow_provider_batchorch.core.invocation import AgentResult
+from airflow_provider_batchorch.core.agent_call import AgentResult
 from airflow_provider_batchorch.core.retry import call_with_retries, row_error_for
 
 MAX_POLL_INTERVAL = 5.0

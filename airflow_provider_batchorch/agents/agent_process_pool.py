@@ -22,7 +22,7 @@ turn) and results come back in batches, read with ``loop.add_reader`` (no thread
 
 Isolation is chosen per agent by ``PythonInvocation.isolation`` (see ``agent_spec``): ``process`` (the default for
 user callables) runs here; ``none`` runs in the worker's own process, as the built-in offline agents
-(``airflow_provider_batchorch.core.agents...``, pure, trusted) do by default.
+(``airflow_provider_batchorch.builtin_agents...``, pure, trusted) do by default.
 
 Children are started with ``subprocess`` (``python -m`` this module, a socket pair as a
 ``multiprocessing.connection.Connection``): a fresh interpreter like the ``spawn`` start method, but without

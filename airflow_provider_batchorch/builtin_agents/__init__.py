@@ -6,7 +6,9 @@ from __future__ import annotations
 from types import ModuleType
 
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
-from airflow_provider_batchorch.core.agents import (
+from airflow_provider_batchorch.core.llm_settings import llm_from_env
+from airflow_provider_batchorch.core.registry import AgentRegistry
+from airflow_provider_batchorch.builtin_agents import (
     address_validator,
     company_enrichment,
     customer_scorer,
@@ -28,4 +30,9 @@ def builtin_specs() -> list[AgentSpec]:
     return [module.SPEC.model_copy(deep=True) for module in BUILTIN_AGENT_MODULES]
 
 
-__all__ = ["BUILTIN_AGENT_MODULES", "builtin_specs"]
+def builtin_registry() -> AgentRegistry:
+    """The five built-in agents: offline logic, or the LLM named by ``BATCHORCH_LLM_MODEL`` when it is set."""
+    return AgentRegistry(llm_from_env(spec) for spec in builtin_specs())
+
+
+__all__ = ["BUILTIN_AGENT_MODULES", "builtin_registry", "builtin_specs"]

@@ -11,8 +11,8 @@ import re
 from typing import Any
 
 from airflow_provider_batchorch.core.agent_spec import AgentSpec, InputField
-from airflow_provider_batchorch.core.agents import _common as c
-from airflow_provider_batchorch.core.agents._sentiment import sentiment
+from airflow_provider_batchorch.builtin_agents import _common as c
+from airflow_provider_batchorch.builtin_agents._sentiment import sentiment
 from airflow_provider_batchorch.core.errors import AgentRowError
 
 NAME = "product-analyzer-agent"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from airflow_provider_batchorch.core.agents._common import tokens
+from airflow_provider_batchorch.builtin_agents._common import tokens
 
 POSITIVE = frozenset({
     "thanks", "thank", "great", "love", "loved", "loves", "awesome", "appreciate", "appreciated", "excellent",

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_batchorch.core.agents._common import text
-from airflow_provider_batchorch.core.agents._sentiment import sentiment as _tone
+from airflow_provider_batchorch.builtin_agents._common import text
+from airflow_provider_batchorch.builtin_agents._sentiment import sentiment as _tone
 from airflow_provider_batchorch.core.errors import AgentRowError
 
 

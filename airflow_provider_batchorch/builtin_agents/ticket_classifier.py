@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_batchorch.core.agent_spec import AgentSpec, InputField
-from airflow_provider_batchorch.core.agents import _common as c
-from airflow_provider_batchorch.core.agents._sentiment import sentiment
+from airflow_provider_batchorch.builtin_agents import _common as c
+from airflow_provider_batchorch.builtin_agents._sentiment import sentiment
 from airflow_provider_batchorch.core.errors import AgentRowError
 
 NAME = "ticket-classifier-agent"

@@ -12,9 +12,9 @@ import re
 from typing import Any
 
 from airflow_provider_batchorch.core.agent_spec import AgentSpec, InputField
-from airflow_provider_batchorch.core.agents import _common as c
-from airflow_provider_batchorch.core.agents import _postal
-from airflow_provider_batchorch.core.agents._geo import MAJOR_CITIES, ca_province, country_code, us_state
+from airflow_provider_batchorch.builtin_agents import _common as c
+from airflow_provider_batchorch.builtin_agents import _postal
+from airflow_provider_batchorch.builtin_agents._geo import MAJOR_CITIES, ca_province, country_code, us_state
 from airflow_provider_batchorch.core.errors import AgentRowError
 
 NAME = "address-validator-agent"
