@@ -1,7 +1,7 @@
 """What a chat request may ask for, and the one place a request draft becomes a ``BatchRequest``.
 
-A draft comes from the offline parser (``core.chat.request_parser``) or from an LLM (``core.request_llm``); either
-way ``finalize_draft`` applies the same rules, so nothing written in a request can widen them:
+A draft comes from the offline parser (``core.chat.request_parser``) or from an LLM (``agents.llm_request_parser``);
+either way ``finalize_draft`` applies the same rules, so nothing written in a request can widen them:
 
 - agents: only structured-output agents of the configured registry, and only the allowed ones;
 - buckets: the CSV and the output must be in an allowed bucket (``"*"`` allows any);
