@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from airflow_provider_batchorch.core.agent_cache import CachedAgentCall, LocalDirResultCache  # noqa: E402
+from airflow_provider_batchorch.core.result_cache import CachedAgentCall, LocalDirResultCache  # noqa: E402
 from airflow_provider_batchorch.core.agent_spec import AgentSpec  # noqa: E402
 from airflow_provider_batchorch.agents.llm_agent import LlmAgent  # noqa: E402
 

@@ -1,7 +1,7 @@
 """Amazon Bedrock for LLM agents: pydantic-ai's Converse model over a boto3 ``bedrock-runtime`` client.
 
 botocore's own retries are turned off (one attempt per call): throttling and transient faults are retried by
-``core.retry`` so that the adaptive concurrency limiter sees them.
+``core.backoff`` so that the adaptive concurrency limiter sees them.
 """
 
 from __future__ import annotations

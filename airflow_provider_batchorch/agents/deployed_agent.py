@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 from airflow_provider_batchorch.core.adaptive_concurrency import AdaptiveConcurrencyLimiter
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
 from airflow_provider_batchorch.core.errors import RegistryError
-from airflow_provider_batchorch.core.retry import RetryPolicy
+from airflow_provider_batchorch.core.backoff import RetryPolicy
 
 
 def agent_client(service: str, region: str | None = None, endpoint_url: str | None = None, **config: Any) -> Any:

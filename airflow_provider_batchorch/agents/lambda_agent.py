@@ -2,7 +2,7 @@
 
 The function returns the output object, or ``{"structured_output": {...}}``. A function error
 (``FunctionError`` in the response) fails the row with the function's ``errorMessage``. Throttling
-(``TooManyRequestsException``) and transient faults are retried by ``core.retry`` (botocore's own retries off)
+(``TooManyRequestsException``) and transient faults are retried by ``core.backoff`` (botocore's own retries off)
 through an adaptive concurrency limit.
 """
 
@@ -17,7 +17,7 @@ from airflow_provider_batchorch.agents.deployed_agent import DeployedAgent, agen
 from airflow_provider_batchorch.core.agent_spec import AgentSpec, LambdaInvocation
 from airflow_provider_batchorch.core.errors import AgentRowError
 from airflow_provider_batchorch.core.agent_call import AgentResult
-from airflow_provider_batchorch.core.retry import call_with_retries, row_error_for
+from airflow_provider_batchorch.core.backoff import call_with_retries, row_error_for
 
 MAX_REASON = 200
 

@@ -10,7 +10,7 @@
 - The row is sent as a one-line JSON block between ``<<<ROW_DATA>>>`` marker lines; ``<`` and ``>`` inside it
   are escaped, so no value can close the block. The system prompt says the block is untrusted data.
 - 429 / throttling and transient faults are retried with backoff and jitter, honouring ``Retry-After``
-  (``core.retry``), through an adaptive concurrency limit shared by the rows of this agent
+  (``core.backoff``), through an adaptive concurrency limit shared by the rows of this agent
   (``core.adaptive_concurrency``). The SDK's own retries are off, so each fault is seen once, here.
 - Models: ``test`` (offline: one schema-valid answer), ``bedrock:<model id>``, any name on an OpenAI-compatible
   ``base_url``, ``openai:<name>``, or any other pydantic-ai model string (that provider's own environment variables).
@@ -48,7 +48,7 @@ from airflow_provider_batchorch.core.agent_spec import AgentSpec, LlmInvocation
 from airflow_provider_batchorch.core.errors import AgentRowError, IncompatibleAgentError, RegistryError
 from airflow_provider_batchorch.core.agent_call import AgentResult
 from airflow_provider_batchorch.core.output_validation import OutputValidator
-from airflow_provider_batchorch.core.retry import RetryPolicy, call_with_retries, row_error_for
+from airflow_provider_batchorch.core.backoff import RetryPolicy, call_with_retries, row_error_for
 from airflow_provider_batchorch.core.schema_example import example_for
 
 ROW_BEGIN = "<<<ROW_DATA>>>"

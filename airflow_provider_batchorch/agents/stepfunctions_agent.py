@@ -20,7 +20,7 @@ from airflow_provider_batchorch.core.adaptive_concurrency import AdaptiveConcurr
 from airflow_provider_batchorch.core.agent_spec import AgentSpec, StepFunctionsInvocation
 from airflow_provider_batchorch.core.errors import AgentRowError
 from airflow_provider_batchorch.core.agent_call import AgentResult
-from airflow_provider_batchorch.core.retry import call_with_retries, row_error_for
+from airflow_provider_batchorch.core.backoff import call_with_retries, row_error_for
 
 MAX_POLL_INTERVAL = 5.0
 ENDED = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}

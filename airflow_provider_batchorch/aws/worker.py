@@ -30,8 +30,8 @@ from airflow_provider_batchorch.aws.batch_store import (
 from airflow_provider_batchorch.aws.csv_source import read_range
 from airflow_provider_batchorch.aws.processor import CHUNK_VISIBILITY_SECONDS
 from airflow_provider_batchorch.aws.progress import record_chunk_done, record_partials
-from airflow_provider_batchorch.aws.result_store import result_store
-from airflow_provider_batchorch.core.agent_cache import CachedAgentCall
+from airflow_provider_batchorch.aws.result_cache import open_result_cache
+from airflow_provider_batchorch.core.result_cache import CachedAgentCall
 from airflow_provider_batchorch.core.csv.chunk_reader import read_chunk_rows
 from airflow_provider_batchorch.core.csv.output import csv_bytes
 from airflow_provider_batchorch.core.errors import AgentCrashedError, BatchorchError, RegistryError
@@ -247,7 +247,7 @@ class ChunkWorker:
         processor = self._processors.get(config_uri)
         if processor is None:
             config = BatchConfig.model_validate_json(await asyncio.to_thread(get_bytes, self.s3, config_uri))
-            agent_call = CachedAgentCall(build_agent_call(config.agent), config.agent, result_store(self.s3, config.state_uri))
+            agent_call = CachedAgentCall(build_agent_call(config.agent), config.agent, open_result_cache(self.s3, config.state_uri))
             processor = RowProcessor(config, agent_call)
             self._processors[config_uri] = processor
         return processor

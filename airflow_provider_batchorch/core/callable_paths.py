@@ -2,7 +2,7 @@
 
 Users' registry files and the DynamoDB AgentRegistry table name the built-in agents by their old module path
 (``...core.agents.examples:sentiment``); ``agents/python_agent.import_callable`` reads it as the current one. The
-result cache hashes the old spelling (``core/agent_cache.cache_key``), so incremental runs keep their hits.
+result cache hashes the old spelling (``core/result_cache.cache_key``), so incremental runs keep their hits.
 """
 
 from __future__ import annotations

@@ -152,7 +152,7 @@ def _check_state(uri: str, source: S3Place, output: S3Place | None, allowed: lis
             hint="Give s3://bucket/prefix/ (a local folder works only with the embedded `batchorch run --state-dir`).",
         )
     state = s3_place(uri, "state_uri")
-    if not state.parts:  # the result store's own default prefix, see aws.result_store
+    if not state.parts:  # the result store's own default prefix, see aws.result_cache
         state = _area(state.bucket, STATE_KEY_PREFIX)
     if explicit:
         _check_bucket("state_uri", uri, state, allowed)

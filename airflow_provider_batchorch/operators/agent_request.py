@@ -116,7 +116,7 @@ class AgentRequestOperator(AwsBaseOperator[BatchorchHook], SkipMixin):
     def retry_request(self, registry: AgentRegistry, policy: RequestPolicy) -> ParsedRequest:
         """The failed rows of the batch at ``retry_of`` as a new input, with its agent, mapping, fields and limits
         (still subject to the policy). The plan to merge them back goes to the result as ``retry_plan``."""
-        from airflow_provider_batchorch.aws.retry_and_merge import prepare_retry
+        from airflow_provider_batchorch.aws.retry_failed import prepare_retry
 
         bucket, _ = parse_s3_uri(self.retry_of)
         if not policy.bucket_allowed(bucket):

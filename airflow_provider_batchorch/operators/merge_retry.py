@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
-from airflow_provider_batchorch.aws.retry_and_merge import RetryPlan, merge_retry
+from airflow_provider_batchorch.aws.retry_failed import RetryPlan, merge_retry
 from airflow_provider_batchorch.core.models import BatchSummary
 from airflow_provider_batchorch.hooks.batchorch import BatchorchHook
 

@@ -10,7 +10,7 @@ from airflow_provider_batchorch.agents.bedrock import bedrock_model, bedrock_run
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
 from airflow_provider_batchorch.core.errors import AgentRowError
 from airflow_provider_batchorch.agents.llm_agent import ROW_BEGIN, ROW_END, LlmAgent, build_model, resolve_credentials
-from airflow_provider_batchorch.core.retry import RetryPolicy
+from airflow_provider_batchorch.core.backoff import RetryPolicy
 
 MODEL_ID = "anthropic.claude-3-5-haiku-20241022-v1:0"
 SCHEMA = {
@@ -134,4 +134,4 @@ def test_bedrock_model_strings_build_a_converse_model_with_our_retries_only():
     assert isinstance(model, BedrockConverseModel) and model.model_name == MODEL_ID
     client = model.client
     assert client.meta.region_name == "eu-west-1"
-    assert client.meta.config.retries["total_max_attempts"] == 1, "botocore does not retry: core.retry does"
+    assert client.meta.config.retries["total_max_attempts"] == 1, "botocore does not retry: core.backoff does"

@@ -16,7 +16,7 @@ from airflow_provider_batchorch.agents.lambda_agent import LambdaAgent, lambda_c
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
 from airflow_provider_batchorch.core.errors import AgentRowError
 from airflow_provider_batchorch.agents.kinds import build_agent_call
-from airflow_provider_batchorch.core.retry import RetryPolicy
+from airflow_provider_batchorch.core.backoff import RetryPolicy
 
 REGION = "us-east-1"
 FAST = RetryPolicy(max_attempts=3, initial_wait=0.01, max_wait=0.02, jitter=0.01)

@@ -4,7 +4,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from airflow_provider_batchorch.core.agent_cache import (
+from airflow_provider_batchorch.core.result_cache import (
     CachedAgentCall,
     InMemoryResultCache,
     LocalDirResultCache,

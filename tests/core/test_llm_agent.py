@@ -13,7 +13,7 @@ from airflow_provider_batchorch.core.errors import AgentRowError, IncompatibleAg
 from airflow_provider_batchorch.agents.kinds import build_agent_call
 from airflow_provider_batchorch.agents.llm_agent import ROW_BEGIN, ROW_END, LlmAgent, row_block
 from airflow_provider_batchorch.core.llm_settings import llm_from_env, with_llm
-from airflow_provider_batchorch.core.retry import RetryPolicy
+from airflow_provider_batchorch.core.backoff import RetryPolicy
 from tests.support.openai_stub_server import (
     OpenAIStubServer,
     ScriptedResponder,
@@ -299,8 +299,8 @@ def test_core_modules_import_neither_airflow_nor_pydantic_ai():
     code = (
         "import sys\n"
         "import airflow_provider_batchorch.core.agent_call, airflow_provider_batchorch.core.llm_settings\n"
-        "import airflow_provider_batchorch.core.retry, airflow_provider_batchorch.core.adaptive_concurrency\n"
-        "import airflow_provider_batchorch.core.agent_cache, airflow_provider_batchorch.core.chat.recommendation\n"
+        "import airflow_provider_batchorch.core.backoff, airflow_provider_batchorch.core.adaptive_concurrency\n"
+        "import airflow_provider_batchorch.core.result_cache, airflow_provider_batchorch.core.chat.recommendation\n"
         "import airflow_provider_batchorch.agents.lambda_agent, airflow_provider_batchorch.agents.stepfunctions_agent\n"
         "import airflow_provider_batchorch.agents.llm_agent\n"
         "bad = [m for m in ('airflow', 'airflow.sdk') if m in sys.modules]\n"

@@ -7,7 +7,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 
 from airflow_provider_batchorch.core.adaptive_concurrency import AdaptiveConcurrencyLimiter
 from airflow_provider_batchorch.core.errors import AgentRowError
-from airflow_provider_batchorch.core.retry import (
+from airflow_provider_batchorch.core.backoff import (
     RetryPolicy,
     call_with_retries,
     classify,

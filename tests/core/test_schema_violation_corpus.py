@@ -10,7 +10,7 @@ from airflow_provider_batchorch.core.agent_spec import AgentSpec
 from airflow_provider_batchorch.core.errors import AgentRowError
 from airflow_provider_batchorch.agents.llm_agent import LlmAgent
 from airflow_provider_batchorch.core.output_validation import OutputValidator, SchemaViolation
-from airflow_provider_batchorch.core.retry import RetryPolicy
+from airflow_provider_batchorch.core.backoff import RetryPolicy
 from tests.support.openai_stub_server import OpenAIStubServer, Reply, StubRequest, answer
 
 SCHEMA = {

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from airflow_provider_batchorch.aws.batch_store import get_bytes
-from airflow_provider_batchorch.aws.retry_and_merge import retry_failed_batch
+from airflow_provider_batchorch.aws.retry_failed import retry_failed_batch
 from tests.e2e.test_cli import batchorch
 from tests.e2e.test_processor_e2e import _run
 from tests.support import flaky_agent

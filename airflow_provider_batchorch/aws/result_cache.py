@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from airflow_provider_batchorch.aws.s3_uri import parse_s3_uri
-from airflow_provider_batchorch.core.agent_cache import LocalDirResultCache, ResultStore, S3ResultCache
+from airflow_provider_batchorch.core.result_cache import LocalDirResultCache, ResultCache, S3ResultCache
 
 
-def result_store(s3, state_uri: str | None) -> ResultStore | None:
+def open_result_cache(s3, state_uri: str | None) -> ResultCache | None:
     """``s3://bucket/prefix/`` in production, a local folder on the embedded default, None for no reuse."""
     if not state_uri:
         return None

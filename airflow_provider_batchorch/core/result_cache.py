@@ -53,7 +53,7 @@ def cache_key(spec: AgentSpec, inputs: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(material).encode("utf-8")).hexdigest()
 
 
-class ResultStore(Protocol):
+class ResultCache(Protocol):
     def get(self, key: str) -> dict[str, Any] | None: ...
     def put(self, key: str, value: dict[str, Any]) -> None: ...
 
@@ -145,7 +145,7 @@ def _schema_accepts(schema: dict[str, Any] | None, output: Any) -> bool:
 
 class CachedAgentCall:
     def __init__(
-        self, call: AgentCall, spec: AgentSpec, store: ResultStore | None = None, *, max_entries: int = 100_000
+        self, call: AgentCall, spec: AgentSpec, store: ResultCache | None = None, *, max_entries: int = 100_000
     ) -> None:
         self.call = call
         self.spec = spec
