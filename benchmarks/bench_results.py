@@ -54,7 +54,7 @@ def _part(first: int, rows: int) -> bytes:
 def stage_parts(aws, rows: int, chunk_rows: int):
     """Put the parts of a ``rows``-row batch on the server; returns its BatchConfig."""
     from airflow_provider_batchorch.aws.batch_store import batch_prefix, part_uri
-    from airflow_provider_batchorch.aws.s3_uri import parse_s3_uri
+    from airflow_provider_batchorch.core.s3_uri import parse_s3_uri
     from airflow_provider_batchorch.core.models import BatchConfig
     from benchmarks import agents
 
@@ -136,7 +136,7 @@ def _work(kind: str, args: dict) -> dict:
 
 
 def measure(aws, rows: int, chunk_rows: int, workdir: Path) -> dict:
-    from airflow_provider_batchorch.aws.s3_uri import parse_s3_uri
+    from airflow_provider_batchorch.core.s3_uri import parse_s3_uri
 
     config = stage_parts(aws, rows, chunk_rows)
     common = {"endpoint_url": aws.endpoint_url}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from airflow_provider_batchorch.aws.s3_uri import join_uri, parse_s3_uri, to_s3_uri
+from airflow_provider_batchorch.core.s3_uri import join_uri, parse_s3_uri, to_s3_uri
 from airflow_provider_batchorch.core.models import BatchConfig, BatchSummary, ChunkSpec, ChunkSummary, CsvProfile
 from airflow_provider_batchorch.core.output_location import RUNS_KEY_PREFIX
 

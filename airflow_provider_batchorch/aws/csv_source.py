@@ -6,7 +6,7 @@ from pathlib import Path
 
 from botocore.exceptions import ClientError
 
-from airflow_provider_batchorch.aws.s3_uri import parse_s3_uri
+from airflow_provider_batchorch.core.s3_uri import parse_s3_uri
 from airflow_provider_batchorch.core.csv.profile import analyze_csv
 from airflow_provider_batchorch.core.errors import CsvNotFoundError
 from airflow_provider_batchorch.core.models import CsvProfile

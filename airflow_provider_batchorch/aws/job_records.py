@@ -20,7 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from airflow_provider_batchorch.aws.dynamodb_tables import ensure_table
 from airflow_provider_batchorch.aws.batch_store import load_profile
 from airflow_provider_batchorch.aws.progress import read_counts
-from airflow_provider_batchorch.aws.s3_uri import join_uri, parse_s3_uri
+from airflow_provider_batchorch.core.s3_uri import join_uri, parse_s3_uri
 from airflow_provider_batchorch.core.metrics import (
     JobRecord,
     MetricPoint,

@@ -14,7 +14,7 @@ from airflow_provider_batchorch.aws.csv_source import analyze_s3_csv
 from airflow_provider_batchorch.aws.processor import ProcessorRefs, start_or_attach_execution
 from airflow_provider_batchorch.aws.progress import read_progress
 from airflow_provider_batchorch.aws.results import assemble_results
-from airflow_provider_batchorch.aws.s3_uri import parse_s3_uri
+from airflow_provider_batchorch.core.s3_uri import parse_s3_uri
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
 from airflow_provider_batchorch.core.configure import build_batch_config
 from airflow_provider_batchorch.core.errors import ExecutionFailedError

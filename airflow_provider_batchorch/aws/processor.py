@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, Field
 
 from airflow_provider_batchorch.aws.dynamodb_tables import ensure_table
-from airflow_provider_batchorch.aws.s3_uri import join_uri, parse_s3_uri
+from airflow_provider_batchorch.core.s3_uri import join_uri, parse_s3_uri
 from airflow_provider_batchorch.aws.state_machine import definition_text
 from airflow_provider_batchorch.core.models import BatchConfig
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from airflow_provider_batchorch.aws.s3_uri import parse_s3_uri
+from airflow_provider_batchorch.core.s3_uri import parse_s3_uri
 from airflow_provider_batchorch.core.result_cache import LocalDirResultCache, ResultCache, S3ResultCache
 
 

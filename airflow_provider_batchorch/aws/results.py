@@ -22,7 +22,7 @@ from airflow_provider_batchorch.aws.batch_store import (
     part_uri,
     save_summary,
 )
-from airflow_provider_batchorch.aws.s3_uri import parse_s3_uri
+from airflow_provider_batchorch.core.s3_uri import parse_s3_uri
 from airflow_provider_batchorch.core.csv.output import csv_bytes
 from airflow_provider_batchorch.core.errors import BatchorchError, ExecutionFailedError
 from airflow_provider_batchorch.core.models import BatchConfig, BatchSummary, ChunkSummary

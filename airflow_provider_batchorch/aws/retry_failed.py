@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from airflow_provider_batchorch.aws.batch_store import load_config
 from airflow_provider_batchorch.aws.s3_text import s3_text_reader, s3_text_writer
-from airflow_provider_batchorch.aws.s3_uri import join_uri, parse_s3_uri
+from airflow_provider_batchorch.core.s3_uri import join_uri, parse_s3_uri
 from airflow_provider_batchorch.core.models import BatchConfig, BatchRequest, BatchSummary
 from airflow_provider_batchorch.core.retry_failed import (
     RetryOutcome,

@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Iterator
 from typing import TextIO
 
-from airflow_provider_batchorch.aws.s3_uri import parse_s3_uri
+from airflow_provider_batchorch.core.s3_uri import parse_s3_uri
 
 
 @contextlib.contextmanager

@@ -19,7 +19,7 @@ from airflow_provider_batchorch.aws.batch_store import batch_prefix, load_summar
 from airflow_provider_batchorch.aws.csv_source import upload_file
 from airflow_provider_batchorch.local.emulator import EmbeddedAws
 from airflow_provider_batchorch.aws.processor import execution_name
-from airflow_provider_batchorch.aws.s3_uri import parse_s3_uri, to_s3_uri
+from airflow_provider_batchorch.core.s3_uri import parse_s3_uri, to_s3_uri
 from airflow_provider_batchorch.core.configure import build_batch_config
 from airflow_provider_batchorch.core.csv.profile import analyze_csv
 from airflow_provider_batchorch.core.errors import BatchorchError, InvalidConfError

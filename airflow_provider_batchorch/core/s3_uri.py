@@ -1,4 +1,4 @@
-"""``s3://bucket/key`` parsing, in one place (plain Python; ``aws.s3_uri`` re-exports it)."""
+"""``s3://bucket/key`` parsing, in one place (plain Python): every layer imports it from here."""
 
 from __future__ import annotations
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from airflow_provider_batchorch.core.chat.replies import progress_message
 from airflow_provider_batchorch.core.errors import InvalidConfError
 from airflow_provider_batchorch.core.models import Progress
+from airflow_provider_batchorch.core.s3_uri import parse_s3_uri
 
 if TYPE_CHECKING:  # slack_sdk is imported when a message is sent, not when a DAG file is parsed
     from slack_sdk import WebClient
@@ -149,9 +150,9 @@ def presigned_url(s3, uri: str, expires_seconds: int | None = None) -> str | Non
     """A download link for ``s3://bucket/key`` valid for ``expires_seconds`` (default: ``link_ttl_seconds()``),
     or ``None`` if one cannot be made. Give it a SigV4 client (``BatchorchHook.s3_links``): its links carry
     ``X-Amz-Expires``, and S3 refuses longer than seven days."""
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
     expires_seconds = expires_seconds or link_ttl_seconds()  # a bad setting raises: no silent 24-hour links
     try:
+        bucket, key = parse_s3_uri(uri)
         return s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key},
                                          ExpiresIn=expires_seconds)
     except Exception as error:  # no credentials to sign with

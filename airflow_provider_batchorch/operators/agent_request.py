@@ -9,7 +9,7 @@ from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow.sdk.bases.skipmixin import SkipMixin
 from airflow_provider_batchorch.aws.registry_table import load_registry_table
-from airflow_provider_batchorch.aws.s3_uri import parse_s3_uri
+from airflow_provider_batchorch.core.s3_uri import parse_s3_uri
 from airflow_provider_batchorch.core.chat.replies import plan_message
 from airflow_provider_batchorch.aws.s3_text import s3_object_text
 from airflow_provider_batchorch.core.registry import AgentRegistry

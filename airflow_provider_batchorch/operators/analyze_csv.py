@@ -11,7 +11,7 @@ from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow_provider_batchorch.aws.batch_store import batch_prefix, save_profile
 from airflow_provider_batchorch.aws.processor import execution_name
-from airflow_provider_batchorch.aws.s3_uri import parse_s3_uri
+from airflow_provider_batchorch.core.s3_uri import parse_s3_uri
 from airflow_provider_batchorch.core.errors import InvalidConfError, invalid_conf
 from airflow_provider_batchorch.core.models import BatchRequest
 from airflow_provider_batchorch.core.output_location import OutputRules, check_output_locations

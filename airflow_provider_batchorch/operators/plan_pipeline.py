@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow_provider_batchorch.aws.batch_store import batch_prefix
 from airflow_provider_batchorch.aws.processor import execution_name
-from airflow_provider_batchorch.aws.s3_uri import join_uri, parse_s3_uri
+from airflow_provider_batchorch.core.s3_uri import join_uri, parse_s3_uri
 from airflow_provider_batchorch.core.errors import InvalidConfError, invalid_conf
 from airflow_provider_batchorch.core.mapping import select_output_fields
 from airflow_provider_batchorch.core.output_location import OutputRules, check_output_locations

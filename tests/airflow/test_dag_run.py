@@ -11,6 +11,7 @@ import pytest
 import slow_agent
 from airflow_provider_batchorch.aws.processor import execution_name
 from airflow_provider_batchorch.core.registry_trust import ALLOWED_AGENT_TARGETS_ENV, REGISTRY_FILES_ENV
+from airflow_provider_batchorch.core.s3_uri import parse_s3_uri
 
 pytestmark = pytest.mark.e2e
 
@@ -71,7 +72,7 @@ def test_full_dag_run(dag, aws_conn, upload_csv, companies_csv):
     assert arn == summary["execution_arn"]
     assert len(executions_named(aws_conn, execution_name(dag.dag_id, run.run_id))) == 1
 
-    bucket, _, key = summary["output_csv_uri"].removeprefix("s3://").partition("/")
+    bucket, key = parse_s3_uri(summary["output_csv_uri"])
     body = aws_conn.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(body)))
     assert [row["location"] for row in rows] == ["Austin, TX", "London", "Paris", "Zürich"]

@@ -11,6 +11,7 @@ import pytest
 
 from airflow_provider_batchorch.aws.batch_store import load_profile
 from airflow_provider_batchorch.core.errors import MissingRequiredFieldError, UnknownAgentError
+from airflow_provider_batchorch.core.s3_uri import parse_s3_uri
 from airflow_provider_batchorch.operators.analyze_csv import AnalyzeCsvOperator
 from airflow_provider_batchorch.operators.configure_batch import ConfigureBatchOperator
 from airflow_provider_batchorch.operators.execute_batch import ExecuteBatchOperator
@@ -58,7 +59,7 @@ def test_six_steps_end_to_end(upload_csv, aws_conn, capfd, companies_csv):
     summary = GetBatchResultsOperator(task_id="get_results", config=config, execution_arn=arn).execute(context)
     assert summary["status"] in ("SUCCEEDED", "COMPLETED_WITH_ERRORS")
     assert summary["rows_processed"] == 4 and summary["execution_arn"] == arn
-    bucket, _, key = summary["output_csv_uri"].removeprefix("s3://").partition("/")
+    bucket, key = parse_s3_uri(summary["output_csv_uri"])
     body = aws_conn.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(body)))
     assert [row["website"] for row in rows] == ["https://acme-robotics.example", "https://globex.example", "",

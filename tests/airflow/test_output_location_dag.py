@@ -6,7 +6,7 @@ import pytest
 
 from airflow_provider_batchorch.aws.batch_store import batch_prefix
 from airflow_provider_batchorch.aws.processor import execution_name
-from airflow_provider_batchorch.aws.s3_uri import parse_s3_uri
+from airflow_provider_batchorch.core.s3_uri import parse_s3_uri
 
 pytestmark = pytest.mark.e2e
 

@@ -9,6 +9,8 @@ import pytest
 
 from test_dag_run import return_value, task_states
 
+from airflow_provider_batchorch.core.s3_uri import parse_s3_uri
+
 pytestmark = pytest.mark.e2e
 
 CONTACTS_CSV = (
@@ -45,7 +47,7 @@ def test_two_stage_pipeline(airflow_db, aws_conn, upload_csv):
     stage1, stage2_batch = return_value(run, "stage_1.get_results"), return_value(run, "stage_2.get_results")
     assert stage1["batch_id"] != stage2_batch["batch_id"]
 
-    bucket, _, key = summary["output_csv_uri"].removeprefix("s3://").partition("/")
+    bucket, key = parse_s3_uri(summary["output_csv_uri"])
     body = aws_conn.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
     rows = list(csv.DictReader(io.StringIO(body)))
     header = next(csv.reader(io.StringIO(body)))

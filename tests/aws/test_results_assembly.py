@@ -6,7 +6,7 @@ from moto import mock_aws
 
 from airflow_provider_batchorch.aws import results
 from airflow_provider_batchorch.aws.batch_store import get_bytes, part_uri
-from airflow_provider_batchorch.aws.s3_uri import parse_s3_uri
+from airflow_provider_batchorch.core.s3_uri import parse_s3_uri
 from airflow_provider_batchorch.core.models import BatchConfig
 from tests.support import agents
 

@@ -18,7 +18,7 @@ from airflow_provider_batchorch.aws.batch_store import chunk_summary_uri
 from airflow_provider_batchorch.aws.pipeline import wait_for_execution
 from airflow_provider_batchorch.aws.processor import start_or_attach_execution
 from airflow_provider_batchorch.aws.results import assemble_results
-from airflow_provider_batchorch.aws.s3_uri import parse_s3_uri
+from airflow_provider_batchorch.core.s3_uri import parse_s3_uri
 from tests.chaos.helpers import assert_exactly_once, audit, put_csv, read_output, start_batch, wait_until, workers
 from tests.support import agents
 from tests.support.fault_proxy import FaultProxy

@@ -14,6 +14,7 @@ from pydantic_ai.models.function import FunctionModel
 from airflow_provider_batchorch.aws.batch_store import batch_prefix, stage_batch
 from airflow_provider_batchorch.core.models import METADATA_COLUMNS, BatchConfig
 from airflow_provider_batchorch.builtin_agents import builtin_registry
+from airflow_provider_batchorch.core.s3_uri import parse_s3_uri
 from airflow_provider_batchorch.operators import agent_request
 from airflow_provider_batchorch.operators.agent_request import AgentRequestOperator
 
@@ -119,7 +120,7 @@ def test_retry_failed_runs_the_failed_rows_with_the_same_agent_and_fields(finish
     assert (request["agent"], request["output_fields"], request["concurrency"], request["timeout_seconds"]) == (
         "company-enrichment-agent", ["industry"], 8, 30)
     assert result["retry_plan"]["selection"]["failed_rows"] == [1, 2]
-    bucket, _, key = request["csv_uri"].removeprefix("s3://").partition("/")
+    bucket, key = parse_s3_uri(request["csv_uri"])
     staged = aws_conn.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read().decode()
     assert staged == "company_name,website\n=Evil(),\nZqxv Holdings,\n"  # original values, not the neutralised ones
     assert "Retrying the 2 failed rows of 4" in slack_conn.of("chat.postMessage")[0].text

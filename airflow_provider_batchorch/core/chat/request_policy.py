@@ -26,12 +26,13 @@ from typing import Annotated, Literal, Mapping, Union
 from pydantic import BaseModel, Field, StrictFloat, StrictInt, ValidationError
 
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
-from airflow_provider_batchorch.core.errors import BatchorchError
+from airflow_provider_batchorch.core.errors import BatchorchError, InvalidConfError
 from airflow_provider_batchorch.core.mapping import normalize_name, select_output_fields
 from airflow_provider_batchorch.core.models import BatchRequest
 from airflow_provider_batchorch.core.number_limits import NumberRange, number_range, show_number
 from airflow_provider_batchorch.core.output_location import OutputRules, check_output_locations
 from airflow_provider_batchorch.core.registry import AgentRegistry, agent_key
+from airflow_provider_batchorch.core.s3_uri import parse_s3_uri
 
 ANY_BUCKET = "*"
 EXAMPLE_REQUEST = "/enrich s3://my-data/companies.csv with industry and employee count"
@@ -153,9 +154,12 @@ def ask(reason: QuestionReason, question: str, notes: list[str] | None = None) -
     return ParsedRequest(question=question, reason=reason, notes=notes or [])
 
 
-def split_s3_uri(uri: str) -> tuple[str, str]:
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    return bucket, key
+def _bucket_and_key(uri: str) -> tuple[str, str]:
+    """``parse_s3_uri`` for a chat draft: ``("", "")`` when the URI names no bucket (the policy asks or refuses)."""
+    try:
+        return parse_s3_uri(uri)
+    except InvalidConfError:
+        return "", ""
 
 
 def _agent_menu(agents: list[AgentSpec]) -> str:
@@ -287,7 +291,7 @@ def _resolve_csv(draft: RequestDraft, policy: RequestPolicy, agent: AgentSpec) -
         if not policy.default_bucket or "/" in uri.strip("/"):
             return ask("csv_location", f"{doing}Where is {uri}? Give its S3 URI, e.g. s3://my-bucket/{uri.split('/')[-1]}.")
         uri = f"s3://{policy.default_bucket}/{policy.default_prefix.strip('/') + '/' if policy.default_prefix.strip('/') else ''}{uri}"
-    bucket, key = split_s3_uri(uri)
+    bucket, key = _bucket_and_key(uri)
     if not bucket or not key:
         return ask("csv_location", f"{doing}{uri} names no file: give s3://bucket/path/file.csv.")
     return uri
@@ -297,8 +301,8 @@ def _refuse_buckets(draft: RequestDraft, policy: RequestPolicy) -> ParsedRequest
     if draft.output_uri and not draft.output_uri.startswith("s3://"):
         return ask("invalid_request", f"Where should the output go? Give an s3:// URI, not {draft.output_uri!r}.")
     for uri, verb in ((draft.csv_uri, "read"), (draft.output_uri, "write to")):
-        if uri and uri.startswith("s3://") and not policy.bucket_allowed(split_s3_uri(uri)[0]):
-            return ask("bucket_not_allowed", f"I can't {verb} s3://{split_s3_uri(uri)[0]}: chat requests may only "
+        if uri and uri.startswith("s3://") and not policy.bucket_allowed(bucket := _bucket_and_key(uri)[0]):
+            return ask("bucket_not_allowed", f"I can't {verb} s3://{bucket}: chat requests may only "
                        f"use {policy.allowed_bucket_list()}.")
     return None
 
