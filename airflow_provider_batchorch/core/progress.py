@@ -26,10 +26,10 @@ def compute_progress(
 
 
 def format_duration(seconds: float | None) -> str:
+    """``4m 32s``, ``4m 0s``, ``1h 5m``, ``45s``; ``unknown`` for ``None``."""
     if seconds is None:
         return "unknown"
-    seconds = int(round(seconds))
-    minutes, secs = divmod(seconds, 60)
+    minutes, secs = divmod(max(0, round(seconds)), 60)
     hours, minutes = divmod(minutes, 60)
     if hours:
         return f"{hours}h {minutes}m"
@@ -39,10 +39,11 @@ def format_duration(seconds: float | None) -> str:
 
 
 def progress_line(progress: Progress) -> str:
+    """``RUNNING: rows 450/1000 (45.0%), 12 failed, elapsed 4m 5s, ETA 5m 0s`` (the ETA only while running)."""
     line = (
         f"{progress.status}: rows {progress.rows_processed}/{progress.total_rows} ({progress.percent:.1f}%), "
         f"{progress.rows_failed} failed, elapsed {format_duration(progress.elapsed_seconds)}"
     )
-    if progress.eta_seconds is not None:
-        line += f", ETA {format_duration(progress.eta_seconds)}"
+    if progress.status == "RUNNING":
+        line += f", ETA {format_duration(progress.eta_seconds)}" if progress.eta_seconds is not None else ", ETA -"
     return line

@@ -14,13 +14,13 @@ from airflow_provider_batchorch.aws.processor import ProcessorNames
 from airflow_provider_batchorch.aws.progress import read_progress
 from airflow_provider_batchorch.core.errors import ExecutionFailedError
 from airflow_provider_batchorch.core.models import BatchConfig, Progress
+from airflow_provider_batchorch.core.progress import progress_line
 from airflow_provider_batchorch.hooks.batchorch import BatchorchHook
 from airflow_provider_batchorch.links.batch_execution import BatchExecutionLink
 from airflow_provider_batchorch.triggers.batch_execution import (
     FAILED_STATES,
     SUCCEEDED,
     BatchExecutionTrigger,
-    format_progress,
 )
 
 if TYPE_CHECKING:
@@ -95,7 +95,7 @@ class BatchExecutionSensor(AwsBaseSensor[BatchorchHook]):
     def poke(self, context: Context) -> PokeReturnValue | bool:
         config = BatchConfig.model_validate(self.config)
         progress = read_progress(self.hook.sfn, self.hook.dynamodb, self.progress_table, self.execution_arn, config)
-        self.log.info("Batch %s %s", config.batch_id, format_progress(progress))
+        self.log.info("Batch %s %s", config.batch_id, progress_line(progress))
         if progress.status in FAILED_STATES:
             described = self.hook.sfn.describe_execution(executionArn=self.execution_arn)
             raise execution_failed(self.execution_arn, progress.status, described.get("error"), described.get("cause"))
@@ -108,5 +108,5 @@ class BatchExecutionSensor(AwsBaseSensor[BatchorchHook]):
         if event["status"] != "success":
             raise execution_failed(event["execution_arn"], event["execution_status"], event["error"], event["cause"])
         progress = Progress.model_validate(event["progress"])
-        self.log.info("Execution finished: %s", format_progress(progress))
+        self.log.info("Execution finished: %s", progress_line(progress))
         return progress.model_dump(mode="json")

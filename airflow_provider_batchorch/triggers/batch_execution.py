@@ -11,35 +11,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_provider_batchorch.aws.progress import read_progress
 from airflow_provider_batchorch.core.models import BatchConfig, Progress
+from airflow_provider_batchorch.core.progress import progress_line
 from airflow_provider_batchorch.hooks.batchorch import BatchorchHook
 
 SUCCEEDED = "SUCCEEDED"
 FAILED_STATES = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
 # A batch can run for hours: ride out a few failed polls (throttling, a network blip) before giving up.
 MAX_CONSECUTIVE_POLL_ERRORS = 5
-
-
-def format_duration(seconds: float) -> str:
-    """``4m 32s``, ``1h 5m``, ``45s``."""
-    seconds = max(0, round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h {minutes}m"
-    if minutes:
-        return f"{minutes}m {secs}s" if secs else f"{minutes}m"
-    return f"{secs}s"
-
-
-def format_progress(progress: Progress) -> str:
-    """``RUNNING: rows 450/1000 (45.0%), 12 failed, ETA 5m``"""
-    text = (
-        f"{progress.status}: rows {progress.rows_processed}/{progress.total_rows} ({progress.percent:.1f}%), "
-        f"{progress.rows_failed} failed, elapsed {format_duration(progress.elapsed_seconds)}"
-    )
-    if progress.status == "RUNNING":
-        text += f", ETA {format_duration(progress.eta_seconds)}" if progress.eta_seconds is not None else ", ETA -"
-    return text
 
 
 class BatchExecutionTrigger(BaseTrigger):
@@ -118,7 +96,7 @@ class BatchExecutionTrigger(BaseTrigger):
                 await asyncio.sleep(self.poll_interval)
                 continue
             poll_errors = 0
-            self.log.info("Batch %s %s", config.batch_id, format_progress(progress))
+            self.log.info("Batch %s %s", config.batch_id, progress_line(progress))
             if progress.status == SUCCEEDED or progress.status in FAILED_STATES:
                 break
             await asyncio.sleep(self.poll_interval)

@@ -9,7 +9,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from airflow_provider_batchorch.aws.progress import record_partial
-from airflow_provider_batchorch.triggers.batch_execution import BatchExecutionTrigger, format_duration, format_progress
+from airflow_provider_batchorch.core.progress import format_duration, progress_line
+from airflow_provider_batchorch.triggers.batch_execution import BatchExecutionTrigger
 from airflow_provider_batchorch.core.models import Progress
 
 
@@ -88,5 +89,5 @@ def throttling_error() -> ClientError:
 def test_progress_line_reads_like_the_seed():
     progress = Progress(status="RUNNING", total_rows=1000, rows_processed=450, rows_succeeded=438, rows_failed=12,
                         percent=45.0, eta_seconds=300, elapsed_seconds=245)
-    assert format_progress(progress) == "RUNNING: rows 450/1000 (45.0%), 12 failed, elapsed 4m 5s, ETA 5m"
+    assert progress_line(progress) == "RUNNING: rows 450/1000 (45.0%), 12 failed, elapsed 4m 5s, ETA 5m 0s"
     assert format_duration(3900) == "1h 5m" and format_duration(7) == "7s"
