@@ -146,9 +146,13 @@ def describe_exit(returncode: int | None) -> str:
 
 
 class EmbeddedAws:
-    def __init__(self, *, log_dir: str | Path | None = None, names: ProcessorNames | None = None) -> None:
+    def __init__(self, *, log_dir: str | Path | None = None, names: ProcessorNames | None = None,
+                 port: int = 0) -> None:
+        """:param port: The emulator's port on 127.0.0.1; 0 (default): a free one."""
         self.log_dir = Path(log_dir or tempfile.mkdtemp(prefix="batchorch-embedded-"))
+        self.log_dir.mkdir(parents=True, exist_ok=True)
         self.names = names or ProcessorNames()
+        self.requested_port = port
         self.port = 0
         self.bucket = BUCKET
         self.refs: ProcessorRefs | None = None
@@ -181,7 +185,7 @@ class EmbeddedAws:
 
     def start(self) -> None:
         require_local_extra()
-        self.port = free_port()
+        self.port = self.requested_port or free_port()
         # moto's Step Functions interpreter calls S3/SQS/DynamoDB through MOTO_PORT on localhost.
         env = {**os.environ, **CREDENTIALS, "MOTO_PORT": str(self.port)}
         with open(self.log_dir / "moto.log", "ab") as log:
@@ -230,6 +234,7 @@ class EmbeddedAws:
             sys.executable, "-m", "airflow_provider_batchorch.cli", "worker",
             "--endpoint-url", endpoint_url or self.endpoint_url, "--region", REGION, "--max-chunks", str(max_chunks),
             "--queue", self.names.queue, "--progress-table", self.names.progress_table,
+            "--processes", "1",  # start_workers starts the processes itself, one per worker
         ]
 
     def start_workers(self, count: int = 2, *, max_chunks: int = WORKER_MAX_CHUNKS, endpoint_url: str | None = None,
