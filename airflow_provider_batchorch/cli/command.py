@@ -61,16 +61,12 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--progress-table", default="batchorch-progress")
     worker.add_argument("--max-chunks", type=int, default=32, help="chunks processed at once by this worker")
     worker.add_argument("--idle-exit-seconds", type=float, help="exit after this long without work")
-    worker.add_argument("--processes", type=int, default=None,
-                        help="worker processes on this host (default: one per core)")
 
     registry = commands.add_parser("registry", help="agents: built-in, a registry file, the AgentRegistry table")
-    registry.add_argument("action", choices=["list", "show", "put", "import"])
-    registry.add_argument("name", nargs="?", help="agent name (show), or the YAML/JSON registry file (import)")
+    registry.add_argument("action", choices=["list", "show", "put"])
+    registry.add_argument("name", nargs="?", help="agent name (show)")
     registry.add_argument("--file", help="a YAML/JSON registry file: merged for list/show, uploaded by put")
-    registry.add_argument("--table", default=os.environ.get("BATCHORCH_REGISTRY_TABLE") or None,
-                          help="the DynamoDB AgentRegistry table (list/show include it; put and import write it); "
-                          "default BATCHORCH_REGISTRY_TABLE (import: else AgentRegistry)")
+    registry.add_argument("--table", help="the DynamoDB AgentRegistry table (list/show include it; put writes it)")
     _aws_arguments(registry)
 
     request = commands.add_parser("request", help="dry run of a chat request: print the run conf it would trigger")
@@ -220,20 +216,11 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     from airflow_provider_batchorch.aws.worker import run_worker, worker_clients
 
-    from airflow_provider_batchorch.aws import worker_processes
-
-    processes = args.processes if args.processes is not None else worker_processes.default_processes()
-    if processes < 1:
-        raise InvalidConfError(f"--processes must be at least 1 (got {processes}).", hint="Give --processes 1 or more.")
-    copies = worker_processes.start_worker_copies(worker_processes.argv_without_processes(sys.argv[1:]), processes - 1)
     clients = worker_clients(endpoint_url=args.endpoint_url, region=args.region)  # with retries for throttling/5xx
     queue_url = clients["sqs"].get_queue_url(QueueName=args.queue)["QueueUrl"]
     logging.getLogger(__name__).info("worker polling %s", queue_url)
-    try:
-        done = run_worker(**clients, queue_url=queue_url, progress_table=args.progress_table,
-                          max_chunks=args.max_chunks, idle_exit_seconds=args.idle_exit_seconds)
-    finally:
-        worker_processes.stop_worker_copies(copies)
+    done = run_worker(**clients, queue_url=queue_url, progress_table=args.progress_table,
+                      max_chunks=args.max_chunks, idle_exit_seconds=args.idle_exit_seconds)
     logging.getLogger(__name__).info("worker stopped after %d chunks", done)
     # Every chunk in hand was answered; what may still run is an agent thread past its row timeout, which
     # would otherwise keep the process alive until the agent returns.
@@ -299,27 +286,18 @@ def _deploy_stack(args: argparse.Namespace) -> int:
 
 
 def cmd_registry(args: argparse.Namespace) -> int:
-    from airflow_provider_batchorch.aws.registry_table import (
-        TABLE_NAME,
-        create_registry_table,
-        load_registry_table,
-        put_agents,
-    )
+    from airflow_provider_batchorch.aws.registry_table import create_registry_table, load_registry_table, put_agents
     from airflow_provider_batchorch.core.registry import load_registry_file
     from airflow_provider_batchorch.core.registry_trust import RegistryTrust
     from airflow_provider_batchorch.agents.registry_loader import assemble_registry
 
-    if args.action in ("put", "import"):
-        file = args.name if args.action == "import" else args.file
-        table = args.table or (TABLE_NAME if args.action == "import" else None)
-        if not (file and table):
-            raise BatchorchError(f"registry {args.action} needs a registry file and a table.",
-                                 hint="e.g. batchorch registry import agents.yaml --table AgentRegistry")
-        agents = load_registry_file(file).list()  # checked before anything is written
+    if args.action == "put":
+        if not (args.file and args.table):
+            raise BatchorchError("registry put needs --file and --table.", hint="e.g. --file agents.yaml --table AgentRegistry")
         (ddb,) = _clients(args, "dynamodb")
-        create_registry_table(ddb, table)
-        count = put_agents(ddb, agents, table)
-        print(f"stored {count} agents in {table}")
+        create_registry_table(ddb, args.table)
+        count = put_agents(ddb, load_registry_file(args.file).list(), args.table)
+        print(f"stored {count} agents in {args.table}")
         return 0
     table = load_registry_table(_clients(args, "dynamodb")[0], args.table) if args.table else None
     registry = assemble_registry(trust=RegistryTrust.from_env(registry_files=[args.file]), table=table)  # your --file
