@@ -19,11 +19,11 @@ from airflow_provider_batchorch.agents.deployed_agent import DeployedAgent, agen
 from airflow_provider_batchorch.core.adaptive_concurrency import AdaptiveConcurrencyLimiter
 from airflow_provider_batchorch.core.agent_spec import AgentSpec, StepFunctionsInvocation
 from airflow_provider_batchorch.core.errors import AgentRowError
+from airflow_provider_batchorch.core.execution_status import SUCCEEDED, is_final
 from airflow_provider_batchorch.core.agent_call import AgentResult
 from airflow_provider_batchorch.core.backoff import call_with_retries, row_error_for
 
 MAX_POLL_INTERVAL = 5.0
-ENDED = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
 
 def stepfunctions_client(region: str | None = None, endpoint_url: str | None = None) -> Any:
@@ -53,7 +53,7 @@ class StepFunctionsAgent(DeployedAgent):
         interval = self.invocation.poll_interval_seconds
         while True:
             description = await self._aws("describe_execution", executionArn=execution_arn)
-            if description["status"] in ENDED:
+            if is_final(description["status"]):
                 return description
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -93,7 +93,7 @@ class StepFunctionsAgent(DeployedAgent):
             raise
         except Exception as error:
             raise row_error_for(error, attempts=self.retry_policy.max_attempts) from error
-        if description["status"] != "SUCCEEDED":
+        if description["status"] != SUCCEEDED:
             raise execution_failure(description)
         output = description.get("output")
         input_tokens, output_tokens = tokens_of(output)

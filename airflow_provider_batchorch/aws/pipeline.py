@@ -18,10 +18,8 @@ from airflow_provider_batchorch.core.s3_uri import parse_s3_uri
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
 from airflow_provider_batchorch.core.configure import build_batch_config
 from airflow_provider_batchorch.core.errors import ExecutionFailedError
+from airflow_provider_batchorch.core.execution_status import SUCCEEDED, is_final
 from airflow_provider_batchorch.core.models import BatchConfig, BatchRequest, BatchSummary, Progress
-
-TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
-
 
 def wait_for_execution(sfn, ddb, refs: ProcessorRefs, arn: str, config: BatchConfig, *, poll_seconds: float = 1.0,
                        timeout_seconds: float = 3600, on_progress: Callable[[Progress], None] | None = None) -> Progress:
@@ -30,12 +28,12 @@ def wait_for_execution(sfn, ddb, refs: ProcessorRefs, arn: str, config: BatchCon
         progress = read_progress(sfn, ddb, refs.progress_table, arn, config)
         if on_progress:
             on_progress(progress)
-        if progress.status in TERMINAL:
+        if is_final(progress.status):
             break
         if time.monotonic() > deadline:
             raise TimeoutError(f"execution {arn} still {progress.status} after {timeout_seconds:.0f}s")
         time.sleep(poll_seconds)
-    if progress.status != "SUCCEEDED":
+    if progress.status != SUCCEEDED:
         execution = sfn.describe_execution(executionArn=arn)
         raise ExecutionFailedError(
             f"execution {arn} ended {progress.status}: {execution.get('error', '')} {execution.get('cause', '')}",

@@ -23,6 +23,7 @@ from airflow_provider_batchorch.aws.batch_store import (
     save_summary,
 )
 from airflow_provider_batchorch.core.s3_uri import parse_s3_uri
+from airflow_provider_batchorch.core.execution_status import SUCCEEDED
 from airflow_provider_batchorch.core.csv.output import csv_bytes
 from airflow_provider_batchorch.core.errors import BatchorchError, ExecutionFailedError
 from airflow_provider_batchorch.core.models import BatchConfig, BatchSummary, ChunkSummary
@@ -126,7 +127,7 @@ def write_output_csv(s3, config: BatchConfig) -> str:
 
 def assemble_results(s3, sfn, config: BatchConfig, execution_arn: str) -> BatchSummary:
     execution = sfn.describe_execution(executionArn=execution_arn)
-    if execution["status"] != "SUCCEEDED":
+    if execution["status"] != SUCCEEDED:
         raise ExecutionFailedError(
             f"execution {execution_arn} is {execution['status']}, not SUCCEEDED: {execution.get('cause') or ''}",
             hint="Wait for it to finish, or look at the failed chunk in the Step Functions console.",

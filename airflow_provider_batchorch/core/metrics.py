@@ -20,11 +20,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from airflow_provider_batchorch.core.execution_status import FAILED, RUNNING
 from airflow_provider_batchorch.core.models import BatchConfig, BatchSummary
 
-RUNNING = "RUNNING"
-# Step Functions execution states that end a job without a results step having run.
-EXECUTION_FAILURES = ("FAILED", "TIMED_OUT", "ABORTED")
 METRIC_PREFIX = "batchorch"
 
 
@@ -133,7 +131,7 @@ def with_live_progress(
     FAILED, TIMED_OUT or ABORTED is final as it is (no results step runs after it).
     """
     update: dict = {"rows_succeeded": succeeded, "rows_failed": failed}
-    if execution_status in EXECUTION_FAILURES:
+    if execution_status in FAILED:  # no results step runs after these
         update.update(status=execution_status, finished_at=stopped_at, error=error or record.error)
     return record.model_copy(update=update)
 

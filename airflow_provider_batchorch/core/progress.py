@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from airflow_provider_batchorch.core.execution_status import RUNNING
 from airflow_provider_batchorch.core.models import Progress
 
 
@@ -44,6 +45,6 @@ def progress_line(progress: Progress) -> str:
         f"{progress.status}: rows {progress.rows_processed}/{progress.total_rows} ({progress.percent:.1f}%), "
         f"{progress.rows_failed} failed, elapsed {format_duration(progress.elapsed_seconds)}"
     )
-    if progress.status == "RUNNING":
+    if progress.status == RUNNING:
         line += f", ETA {format_duration(progress.eta_seconds)}" if progress.eta_seconds is not None else ", ETA -"
     return line

@@ -10,6 +10,7 @@ from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow_provider_batchorch.aws.progress import read_progress
 from airflow_provider_batchorch.core.chat.replies import retry_message, summary_message
+from airflow_provider_batchorch.core.execution_status import is_final
 from airflow_provider_batchorch.core.models import BatchConfig, BatchSummary
 from airflow_provider_batchorch.core.retry_failed import RetryOutcome
 from airflow_provider_batchorch.hooks.batchorch import BatchorchHook
@@ -85,7 +86,7 @@ class SlackBatchProgressOperator(_ChatReplyOperator):
                 progress = read_progress(self.hook.sfn, self.hook.dynamodb, self.progress_table,
                                          self.execution_arn, config)
                 thread.report_progress(progress)
-                if progress.status != "RUNNING":
+                if is_final(progress.status):
                     break
                 time.sleep(self.interval)
         except Exception as error:  # progress is a courtesy: the monitor task decides the run's outcome

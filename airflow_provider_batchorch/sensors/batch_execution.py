@@ -13,15 +13,12 @@ from airflow.providers.common.compat.sdk import PokeReturnValue
 from airflow_provider_batchorch.aws.processor import ProcessorNames
 from airflow_provider_batchorch.aws.progress import read_progress
 from airflow_provider_batchorch.core.errors import ExecutionFailedError
+from airflow_provider_batchorch.core.execution_status import FAILED, SUCCEEDED
 from airflow_provider_batchorch.core.models import BatchConfig, Progress
 from airflow_provider_batchorch.core.progress import progress_line
 from airflow_provider_batchorch.hooks.batchorch import BatchorchHook
 from airflow_provider_batchorch.links.batch_execution import BatchExecutionLink
-from airflow_provider_batchorch.triggers.batch_execution import (
-    FAILED_STATES,
-    SUCCEEDED,
-    BatchExecutionTrigger,
-)
+from airflow_provider_batchorch.triggers.batch_execution import BatchExecutionTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -96,7 +93,7 @@ class BatchExecutionSensor(AwsBaseSensor[BatchorchHook]):
         config = BatchConfig.model_validate(self.config)
         progress = read_progress(self.hook.sfn, self.hook.dynamodb, self.progress_table, self.execution_arn, config)
         self.log.info("Batch %s %s", config.batch_id, progress_line(progress))
-        if progress.status in FAILED_STATES:
+        if progress.status in FAILED:
             described = self.hook.sfn.describe_execution(executionArn=self.execution_arn)
             raise execution_failed(self.execution_arn, progress.status, described.get("error"), described.get("cause"))
         if progress.status == SUCCEEDED:

@@ -10,12 +10,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_provider_batchorch.aws.progress import read_progress
+from airflow_provider_batchorch.core.execution_status import SUCCEEDED, is_final
 from airflow_provider_batchorch.core.models import BatchConfig, Progress
 from airflow_provider_batchorch.core.progress import progress_line
 from airflow_provider_batchorch.hooks.batchorch import BatchorchHook
 
-SUCCEEDED = "SUCCEEDED"
-FAILED_STATES = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
 # A batch can run for hours: ride out a few failed polls (throttling, a network blip) before giving up.
 MAX_CONSECUTIVE_POLL_ERRORS = 5
 
@@ -97,7 +96,7 @@ class BatchExecutionTrigger(BaseTrigger):
                 continue
             poll_errors = 0
             self.log.info("Batch %s %s", config.batch_id, progress_line(progress))
-            if progress.status == SUCCEEDED or progress.status in FAILED_STATES:
+            if is_final(progress.status):
                 break
             await asyncio.sleep(self.poll_interval)
         event: dict[str, Any] = {

@@ -10,7 +10,7 @@ import time
 
 import boto3
 
-TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+from airflow_provider_batchorch.core.execution_status import is_final
 
 
 def main(endpoint_url: str, arn: str) -> None:
@@ -18,7 +18,7 @@ def main(endpoint_url: str, arn: str) -> None:
     while True:
         status = sfn.describe_execution(executionArn=arn)["status"]
         print(status, flush=True)
-        if status in TERMINAL:
+        if is_final(status):
             return
         time.sleep(0.2)
 
