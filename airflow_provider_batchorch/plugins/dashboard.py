@@ -20,9 +20,10 @@ from fastapi.security import HTTPBearer
 
 from airflow.plugins_manager import AirflowPlugin
 from airflow_provider_batchorch.aws.job_records import AwsJobSource
+from airflow_provider_batchorch.links.batch_execution import DASHBOARD_URL_PREFIX
 from airflow_provider_batchorch.plugins.dashboard_app import create_dashboard_app
 
-URL_PREFIX = "/batchorch-dashboard"
+URL_PREFIX = DASHBOARD_URL_PREFIX  # the extra link on an emulator points here (links/batch_execution.py)
 DAG_ID = "batch_orchestrator"
 _bearer = HTTPBearer(auto_error=False)
 
