@@ -61,6 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--progress-table", default="batchorch-progress")
     worker.add_argument("--max-chunks", type=int, default=32, help="chunks processed at once by this worker")
     worker.add_argument("--idle-exit-seconds", type=float, help="exit after this long without work")
+    worker.add_argument("--processes", type=int, default=None,
+                        help="worker processes on this host (default: one per core)")
 
     registry = commands.add_parser("registry", help="agents: built-in, a registry file, the AgentRegistry table")
     registry.add_argument("action", choices=["list", "show", "put"])
@@ -216,11 +218,20 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     from airflow_provider_batchorch.aws.worker import run_worker, worker_clients
 
+    from airflow_provider_batchorch.aws import worker_processes
+
+    processes = args.processes if args.processes is not None else worker_processes.default_processes()
+    if processes < 1:
+        raise InvalidConfError(f"--processes must be at least 1 (got {processes}).", hint="Give --processes 1 or more.")
+    copies = worker_processes.start_worker_copies(worker_processes.argv_without_processes(sys.argv[1:]), processes - 1)
     clients = worker_clients(endpoint_url=args.endpoint_url, region=args.region)  # with retries for throttling/5xx
     queue_url = clients["sqs"].get_queue_url(QueueName=args.queue)["QueueUrl"]
     logging.getLogger(__name__).info("worker polling %s", queue_url)
-    done = run_worker(**clients, queue_url=queue_url, progress_table=args.progress_table,
-                      max_chunks=args.max_chunks, idle_exit_seconds=args.idle_exit_seconds)
+    try:
+        done = run_worker(**clients, queue_url=queue_url, progress_table=args.progress_table,
+                          max_chunks=args.max_chunks, idle_exit_seconds=args.idle_exit_seconds)
+    finally:
+        worker_processes.stop_worker_copies(copies)
     logging.getLogger(__name__).info("worker stopped after %d chunks", done)
     # Every chunk in hand was answered; what may still run is an agent thread past its row timeout, which
     # would otherwise keep the process alive until the agent returns.

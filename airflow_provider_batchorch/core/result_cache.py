@@ -23,7 +23,7 @@ import tempfile
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
 from airflow_provider_batchorch.core.agent_call import AgentCall, AgentResult
@@ -41,16 +41,37 @@ def _legacy_spelling(invocation: dict[str, Any]) -> dict[str, Any]:
     return invocation
 
 
+class CacheKeys:
+    """``cache_key`` for one agent spec, its part of the canonical JSON serialised once (not once per row).
+
+    The material is ``{"agent", "inputs", "invocation", "output_schema", "prompt", "version"}`` in sorted key
+    order, so the key is the hash of a fixed prefix, the row's canonical inputs and a fixed suffix.
+    """
+
+    def __init__(self, spec: AgentSpec) -> None:
+        # "inputs": 0 stands in for the row: the spec's parts around it are fixed.
+        fixed = canonical_json({
+            "agent": spec.name,
+            "version": spec.version,
+            "prompt": spec.prompt,
+            "output_schema": spec.output_schema,
+            "invocation": _legacy_spelling(spec.invocation.model_dump(mode="json")),
+            "inputs": 0,
+        })
+        prefix, marker, suffix = fixed.partition(',"inputs":0,')
+        assert marker, fixed
+        self._prefix = f'{prefix},"inputs":'.encode("utf-8")
+        self._suffix = f",{suffix}".encode("utf-8")
+
+    def __call__(self, inputs: dict[str, Any]) -> str:
+        digest = hashlib.sha256(self._prefix)
+        digest.update(canonical_json(inputs).encode("utf-8"))
+        digest.update(self._suffix)
+        return digest.hexdigest()
+
+
 def cache_key(spec: AgentSpec, inputs: dict[str, Any]) -> str:
-    material = {
-        "agent": spec.name,
-        "version": spec.version,
-        "prompt": spec.prompt,
-        "output_schema": spec.output_schema,
-        "invocation": _legacy_spelling(spec.invocation.model_dump(mode="json")),
-        "inputs": inputs,
-    }
-    return hashlib.sha256(canonical_json(material).encode("utf-8")).hexdigest()
+    return CacheKeys(spec)(inputs)
 
 
 class ResultCache(Protocol):
@@ -134,13 +155,14 @@ class CacheStats:
         return self.deduplicated + self.cache_hits
 
 
-def _schema_accepts(schema: dict[str, Any] | None, output: Any) -> bool:
+def _schema_check(schema: dict[str, Any] | None) -> Callable[[Any], bool]:
+    """Whether an output may be stored: compiled once per agent."""
     if not schema:
-        return isinstance(output, dict)
+        return lambda output: isinstance(output, dict)
     import jsonschema
 
     validator_class = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-    return validator_class(schema).is_valid(output)
+    return validator_class(schema).is_valid
 
 
 class CachedAgentCall:
@@ -152,10 +174,12 @@ class CachedAgentCall:
         self.store = store
         self.max_entries = max_entries
         self.stats = CacheStats()
+        self._key = CacheKeys(spec)
+        self._storable = _schema_check(spec.output_schema)
         self._batch: OrderedDict[str, asyncio.Future[AgentResult]] = OrderedDict()
 
     async def __call__(self, inputs: dict[str, Any]) -> AgentResult:
-        key = cache_key(self.spec, inputs)
+        key = self._key(inputs)
         while (shared := self._batch.get(key)) is not None:
             try:
                 result = await asyncio.shield(shared)
@@ -200,7 +224,7 @@ class CachedAgentCall:
                 return AgentResult(output=stored["output"], reused_from="store")
         self.stats.calls_made += 1
         result = await self.call(inputs)
-        if self.store is not None and _schema_accepts(self.spec.output_schema, result.output):
+        if self.store is not None and self._storable(result.output):
             value = {"output": result.output, "agent": self.spec.name, "version": self.spec.version}
             await asyncio.to_thread(self.store.put, key, value)
         return result

@@ -234,6 +234,7 @@ class EmbeddedAws:
             sys.executable, "-m", "airflow_provider_batchorch.cli", "worker",
             "--endpoint-url", endpoint_url or self.endpoint_url, "--region", REGION, "--max-chunks", str(max_chunks),
             "--queue", self.names.queue, "--progress-table", self.names.progress_table,
+            "--processes", "1",  # start_workers starts the processes itself, one per worker
         ]
 
     def start_workers(self, count: int = 2, *, max_chunks: int = WORKER_MAX_CHUNKS, endpoint_url: str | None = None,
