@@ -71,6 +71,8 @@ def _parser() -> argparse.ArgumentParser:
     registry.add_argument("--table", help="the DynamoDB AgentRegistry table (list/show include it; put writes it)")
     _aws_arguments(registry)
 
+    commands.add_parser("mcp", help="MCP server (stdio) with the orchestrator's tools, under the chat RequestPolicy "
+                        "(BATCHORCH_CHAT_*); BATCHORCH_MCP_LAUNCHER=embedded (default) or airflow-api")
     request = commands.add_parser("request", help="dry run of a chat request: print the run conf it would trigger")
     request.add_argument("text", help='e.g. "enrich s3://my-data/companies.csv with industry, 25 parallel workers"')
     request.add_argument("--allowed-bucket", action="append", default=[], dest="allowed_buckets",
@@ -348,8 +350,15 @@ def cmd_request(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mcp(args: argparse.Namespace) -> int:
+    from airflow_provider_batchorch.orchestrator.mcp_server import cmd_mcp as serve
+
+    return serve(args)
+
+
 COMMANDS = {"run": cmd_run, "analyze": cmd_analyze, "worker": cmd_worker, "deploy": cmd_deploy,
-            "registry": cmd_registry, "request": cmd_request, "local": cmd_local}
+            "registry": cmd_registry, "request": cmd_request, "local": cmd_local,
+            "mcp": cmd_mcp}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 from airflow_provider_batchorch.aws.batch_store import batch_prefix, load_summary
@@ -59,7 +60,9 @@ def preflight(request: BatchRequest) -> None:
     build_batch_config(request, profile, agent, batch_id="preflight", prefix_uri="s3://preflight/")
 
 
-def run_batch(request: BatchRequest, *, workers: int = 2, output_path: str | None = None) -> BatchSummary:
+def run_batch(request: BatchRequest, *, workers: int = 2, output_path: str | None = None,
+              run_after: datetime | None = None) -> BatchSummary:
+    """``run_after`` (also the logical date) names the DAG run, so a caller knows its run id beforehand."""
     if workers < 1:
         raise InvalidConfError(f"--workers must be at least 1 (got {workers}): no worker would take the chunks.",
                                hint="Give --workers 1 or more (default 2).")
@@ -77,7 +80,7 @@ def run_batch(request: BatchRequest, *, workers: int = 2, output_path: str | Non
         elif not request.csv_uri.startswith("s3://"):
             raise BatchorchError("a local CSV needs the embedded default.", hint="Upload it to S3 and pass its s3:// URI.")
         with trusting_registry_files(request.registry):  # the owner's --registry, for the DAG's validate_agent
-            return _run_dag(request, output_path)
+            return _run_dag(request, output_path, run_after)
 
 
 def _exit_now(error: BatchorchError, exit_code: int) -> None:
@@ -99,7 +102,7 @@ def _stage_local_csv(s3, request: BatchRequest, bucket: str) -> BatchRequest:
     return request.model_copy(update={"csv_uri": uri})
 
 
-def _run_dag(request: BatchRequest, output_path: str | None) -> BatchSummary:
+def _run_dag(request: BatchRequest, output_path: str | None, run_after: datetime | None = None) -> BatchSummary:
     configure_environment()
     migrate_database()
     import boto3
@@ -107,7 +110,8 @@ def _run_dag(request: BatchRequest, output_path: str | None) -> BatchSummary:
     from airflow_provider_batchorch.dag_builders.orchestrator import build_batch_orchestrator_dag
 
     dag = build_batch_orchestrator_dag(dag_id=DAG_ID)
-    run = dag.test(run_conf=request.model_dump(mode="json"))
+    named = {"logical_date": run_after, "run_after": run_after} if run_after else {}
+    run = dag.test(run_conf=request.model_dump(mode="json"), **named)
     s3 = boto3.client("s3", endpoint_url=os.environ.get("BATCHORCH_AWS_ENDPOINT_URL"))
     bucket, _ = parse_s3_uri(request.csv_uri)
     prefix = batch_prefix(bucket, execution_name(DAG_ID, run.run_id))

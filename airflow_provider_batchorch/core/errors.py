@@ -62,6 +62,13 @@ def _describe_problem(error: dict[str, Any], fields: dict[str, Any]) -> str:
     return f"{field}: {error['msg'].removeprefix('Value error, ')} (got {error.get('input')!r})"
 
 
+class PolicyRefusedError(BatchorchError):
+    """A tool call asks for something the deployment's ``RequestPolicy`` does not allow (a bucket, an agent, a
+    number over its cap). ``details["rule"]`` names the rule; nothing of the call has run."""
+
+    code = "POLICY_REFUSED"
+
+
 class CsvError(BatchorchError):
     """The CSV cannot be processed as it is. ``code`` names the exact problem."""
 
