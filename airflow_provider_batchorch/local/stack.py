@@ -43,6 +43,8 @@ CHECKOUT_EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 EXAMPLES_PREFIX = "examples/"
 READY_PREFIX = "batchorch local: ready"
 POLL_SECONDS = 0.2
+# A worker that exits is replaced, up to this many times: past that something is wrong (see the worker logs).
+MAX_WORKER_REPLACEMENTS = 20
 DOWN_TIMEOUT_SECONDS = 30.0
 
 
@@ -56,6 +58,10 @@ class LocalAlreadyRunningError(BatchorchError):
 
 class LocalNotRunningError(BatchorchError):
     code = "LOCAL_NOT_RUNNING"
+
+
+class WorkersKeepExitingError(BatchorchError):
+    code = "RUN_WORKERS_EXITING"
 
 
 class LocalStopTimeoutError(BatchorchError):
@@ -154,6 +160,12 @@ def _wait(aws: "EmbeddedAws", stop: "_StopSignal") -> int:
         for worker in aws.workers:
             if worker.poll() is not None and worker.pid not in replaced:
                 replaced.add(worker.pid)
+                if len(replaced) > MAX_WORKER_REPLACEMENTS:
+                    error = WorkersKeepExitingError(
+                        f"{len(replaced)} workers exited (the last {describe_exit(worker.returncode)})",
+                        hint=f"Their logs are in {aws.log_dir}; fix the cause, then run batchorch local up again.")
+                    print(f"error: {error}", file=sys.stderr)
+                    return 1
                 log.warning("worker %d %s: starting another", worker.pid, describe_exit(worker.returncode))
                 aws.start_workers(1)
     log.info("%s received: stopping the workers and the emulator", stop.received)

@@ -46,6 +46,18 @@ def ready_line(process: subprocess.Popen, tmp_path: Path, timeout: float = 90) -
     return match
 
 
+def live_workers(pid: int) -> list[psutil.Process]:
+    """The `batchorch worker` children of ``pid`` that still run (a killed one is a zombie until reaped)."""
+    found = []
+    for child in psutil.Process(pid).children():
+        try:
+            if "worker" in child.cmdline() and child.status() != psutil.STATUS_ZOMBIE:
+                found.append(child)
+        except (psutil.ZombieProcess, psutil.NoSuchProcess):
+            continue
+    return found
+
+
 @pytest.fixture
 def stop_on_failure():
     started: list[subprocess.Popen] = []
@@ -91,7 +103,7 @@ def test_up_serves_a_batch_from_another_process_and_sigterm_stops_every_child(tm
 
 
 @pytest.mark.e2e
-def test_a_second_up_is_refused_and_down_stops_the_first(tmp_path, stop_on_failure):
+def test_a_second_up_is_refused_a_dead_worker_is_replaced_and_down_stops_the_first(tmp_path, stop_on_failure):
     port = free_port()
     up = start_up(tmp_path, port, workers=1)
     stop_on_failure.append(up)
@@ -104,6 +116,16 @@ def test_a_second_up_is_refused_and_down_stops_the_first(tmp_path, stop_on_failu
     same_port = batchorch("local", "up", "--port", str(port), "--pid-file", str(tmp_path / "other.pid"), timeout=60)
     assert same_port.returncode == 2
     assert same_port.stderr.strip().splitlines()[-1].startswith("error: LOCAL_PORT_IN_USE:")
+
+    # A worker that dies is replaced.
+    workers = live_workers(up.pid)
+    assert len(workers) == 1
+    workers[0].kill()
+    deadline = time.monotonic() + 30
+    while not [p for p in live_workers(up.pid) if p.pid != workers[0].pid]:
+        assert time.monotonic() < deadline, "the dead worker was not replaced"
+        time.sleep(0.2)
+    children = psutil.Process(up.pid).children(recursive=True)
 
     started = time.monotonic()
     down = batchorch("local", "down", "--pid-file", str(tmp_path / "up.pid"), timeout=60)
