@@ -392,6 +392,17 @@ def _ignore_here(signum, frame) -> None:
 _QUICK = Config(connect_timeout=1, read_timeout=3, retries={"total_max_attempts": 1})
 
 
+# How long the server keeps an idle connection open. uvicorn's default (5 s) closed the Step Functions
+# interpreter's pooled connections while it waited for chunks; a request sent as the server closed one failed with
+# "Connection was closed before we received a valid response" (States.Runtime) and lost its chunk. Longer than any
+# wait between two dispatches of a batch; the interpreter's client also retries (INTERPRETER_RETRIES).
+KEEP_ALIVE_SECONDS = 24 * 3600
+# moto's interpreter makes each call back into the server once (total_max_attempts 1); AWS's own service
+# integrations ride out a dropped connection, so ours retry it (a retried sqs:sendMessage at worst delivers a chunk
+# twice, which the workers handle: the second answer finds the task token already used).
+INTERPRETER_RETRIES = {"mode": "standard", "max_attempts": 5}
+
+
 def serve(host: str, port: int) -> None:
     """moto's server, tuned for throughput: the emulator, not the workers, bounds the embedded default.
 
@@ -403,6 +414,10 @@ def serve(host: str, port: int) -> None:
     (werkzeug always answers ``Connection: close``). ``_tune_moto`` removes the first ones; the app is served by
     uvicorn through a WSGI thread pool, which keeps connections alive. Each patch is skipped when a moto
     release no longer has what it replaces: the emulator then runs as shipped, only slower.
+
+    Two patches are about AWS's semantics, not speed (docs/embedded_emulator.md): the interpreter's calls back
+    into the server are retried, and a Distributed Map fails when its failed children exceed its tolerated failure
+    threshold (``_fail_map_past_tolerated_failures``), as on AWS.
     """
     import uvicorn
     from a2wsgi import WSGIMiddleware
@@ -413,7 +428,7 @@ def serve(host: str, port: int) -> None:
     app = DomainDispatcherApplication(create_backend_app)
     # Long polls (WaitTimeSeconds) and the interpreter's own calls back into the server each hold a thread.
     uvicorn.run(WSGIMiddleware(app, workers=256), host=host, port=port, log_level="warning", access_log=False,
-                lifespan="off")
+                lifespan="off", timeout_keep_alive=KEEP_ALIVE_SECONDS)
 
 
 def _tune_moto() -> None:
@@ -441,6 +456,8 @@ def _tune_moto() -> None:
     # Rebound before the interpreter's service modules import them by name (they load on first use).
     if hasattr(json_path, "parse"):
         json_path.parse = functools.lru_cache(maxsize=4096)(json_path.parse)  # parsed paths are immutable
+    if isinstance(getattr(boto_client, "Config", None), type):
+        boto_client.Config = _retrying_config(boto_client.Config)
     make_client = getattr(boto_client, "boto_client_for", None)
     if make_client is not None:
         lock = threading.Lock()
@@ -451,6 +468,65 @@ def _tune_moto() -> None:
                 return make_client(region=region, service=service)
 
         boto_client.boto_client_for = lambda region, service, state_credentials=None: cached_client(region, service)
+    _fail_map_past_tolerated_failures()
+
+
+def _retrying_config(config_class: type) -> type:
+    """moto's ``Config`` for the interpreter's clients, with INTERPRETER_RETRIES instead of its single attempt."""
+
+    class RetryingConfig(config_class):
+        def __init__(self, *args, **kwargs) -> None:
+            kwargs["retries"] = INTERPRETER_RETRIES
+            super().__init__(*args, **kwargs)
+
+    return RetryingConfig
+
+
+def _fail_map_past_tolerated_failures() -> None:
+    """A Distributed Map fails (``States.ExceedToleratedFailureThreshold``) once its failed or timed-out children
+    exceed ToleratedFailureCount or ToleratedFailurePercentage (of all its items), as on AWS; stock moto counts
+    them and succeeds. moto cannot tell an absent threshold from 0: a threshold of 0 counts as absent unless both
+    are 0 (the default: no failure tolerated)."""
+    try:
+        from moto.stepfunctions.parser.api import ExecutionFailedEventDetails, HistoryEventType
+        from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+            FailureEvent, FailureEventException)
+        from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+        from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+            StatesErrorNameType)
+        from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor import (
+            distributed_item_processor_worker as worker_module)
+        from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+    except ImportError:
+        return
+    worker_class = worker_module.DistributedItemProcessorWorker
+    original_eval_job = worker_class.__dict__.get("_eval_job")
+    threshold_error = getattr(StatesErrorNameType, "StatesExceedToleratedFailureThreshold", None)
+    if original_eval_job is None or threshold_error is None:
+        return
+
+    def exceeded(record, items: int) -> bool:
+        failures = record.item_counter.failed.get() + record.item_counter.timed_out.get()
+        count, percentage = record.tolerated_failure_count or 0, record.tolerated_failure_percentage or 0.0
+        if not count and not percentage:
+            return failures > 0
+        return bool((count and failures > count) or (percentage and items and 100.0 * failures / items > percentage))
+
+    def eval_job(self, env, job) -> None:
+        original_eval_job(self, env, job)
+        items = getattr(self._job_pool, "_jobs_number", 0)
+        if isinstance(job.job_output, Exception) or not exceeded(self._map_run_record, items):
+            return
+        cause = "The specified tolerated failure threshold was exceeded"
+        job.job_output = FailureEventException(failure_event=FailureEvent(  # ends the Map Run: MapRunFailed
+            env=env,
+            error_name=StatesErrorName(typ=threshold_error),
+            event_type=HistoryEventType.ExecutionFailed,
+            event_details=EventDetails(executionFailedEventDetails=ExecutionFailedEventDetails(
+                error=threshold_error.to_name(), cause=cause)),
+        ))
+
+    worker_class._eval_job = eval_job
 
 
 if __name__ == "__main__":
