@@ -65,10 +65,12 @@ def _parser() -> argparse.ArgumentParser:
                         help="worker processes on this host (default: one per core)")
 
     registry = commands.add_parser("registry", help="agents: built-in, a registry file, the AgentRegistry table")
-    registry.add_argument("action", choices=["list", "show", "put"])
-    registry.add_argument("name", nargs="?", help="agent name (show)")
+    registry.add_argument("action", choices=["list", "show", "put", "import"])
+    registry.add_argument("name", nargs="?", help="agent name (show), or the YAML/JSON registry file (import)")
     registry.add_argument("--file", help="a YAML/JSON registry file: merged for list/show, uploaded by put")
-    registry.add_argument("--table", help="the DynamoDB AgentRegistry table (list/show include it; put writes it)")
+    registry.add_argument("--table", default=os.environ.get("BATCHORCH_REGISTRY_TABLE") or None,
+                          help="the DynamoDB AgentRegistry table (list/show include it; put and import write it); "
+                          "default BATCHORCH_REGISTRY_TABLE (import: else AgentRegistry)")
     _aws_arguments(registry)
 
     commands.add_parser("mcp", help="MCP server (stdio) with the orchestrator's tools, under the chat RequestPolicy "
@@ -198,14 +200,10 @@ def _retry_failed(args: argparse.Namespace) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from airflow_provider_batchorch.core.csv.profile import analyze_csv
+    from airflow_provider_batchorch.aws.csv_source import analyze_local_csv
 
     path = Path(args.csv)
-    if not path.is_file():
-        raise BatchorchError(f"no such file: {path}", hint="Give the path of a CSV file.")
-    with path.open("rb") as stream:
-        profile = analyze_csv(stream, uri=str(path), size_bytes=path.stat().st_size, chunk_rows=args.chunk_rows,
-                              encoding=args.encoding)
+    profile = analyze_local_csv(path, chunk_rows=args.chunk_rows, encoding=args.encoding)  # CSV_NOT_FOUND: one line
     if args.json:
         print(profile.without_chunks().model_dump_json())
         return 0
@@ -299,18 +297,27 @@ def _deploy_stack(args: argparse.Namespace) -> int:
 
 
 def cmd_registry(args: argparse.Namespace) -> int:
-    from airflow_provider_batchorch.aws.registry_table import create_registry_table, load_registry_table, put_agents
+    from airflow_provider_batchorch.aws.registry_table import (
+        TABLE_NAME,
+        create_registry_table,
+        load_registry_table,
+        put_agents,
+    )
     from airflow_provider_batchorch.core.registry import load_registry_file
     from airflow_provider_batchorch.core.registry_trust import RegistryTrust
     from airflow_provider_batchorch.agents.registry_loader import assemble_registry
 
-    if args.action == "put":
-        if not (args.file and args.table):
-            raise BatchorchError("registry put needs --file and --table.", hint="e.g. --file agents.yaml --table AgentRegistry")
+    if args.action in ("put", "import"):
+        file = args.name if args.action == "import" else args.file
+        table = args.table or (TABLE_NAME if args.action == "import" else None)
+        if not (file and table):
+            raise BatchorchError(f"registry {args.action} needs a registry file and a table.",
+                                 hint="e.g. batchorch registry import agents.yaml --table AgentRegistry")
+        agents = load_registry_file(file).list()  # checked before anything is written
         (ddb,) = _clients(args, "dynamodb")
-        create_registry_table(ddb, args.table)
-        count = put_agents(ddb, load_registry_file(args.file).list(), args.table)
-        print(f"stored {count} agents in {args.table}")
+        create_registry_table(ddb, table)
+        count = put_agents(ddb, agents, table)
+        print(f"stored {count} agents in {table}")
         return 0
     table = load_registry_table(_clients(args, "dynamodb")[0], args.table) if args.table else None
     registry = assemble_registry(trust=RegistryTrust.from_env(registry_files=[args.file]), table=table)  # your --file

@@ -17,12 +17,12 @@ from datetime import datetime
 from pathlib import Path
 
 from airflow_provider_batchorch.aws.batch_store import batch_prefix, load_summary
-from airflow_provider_batchorch.aws.csv_source import upload_file
+from airflow_provider_batchorch.aws.csv_source import analyze_local_csv, check_s3_csv, upload_file
+from airflow_provider_batchorch.aws.registry_table import REGISTRY_TABLE_ENV, configured_registry_table, load_registry_table
 from airflow_provider_batchorch.local.emulator import EmbeddedAws
 from airflow_provider_batchorch.aws.processor import execution_name
 from airflow_provider_batchorch.core.s3_uri import parse_s3_uri, to_s3_uri
 from airflow_provider_batchorch.core.configure import build_batch_config
-from airflow_provider_batchorch.core.csv.profile import analyze_csv
 from airflow_provider_batchorch.core.errors import BatchorchError, InvalidConfError
 from airflow_provider_batchorch.core.models import BatchRequest, BatchSummary
 from airflow_provider_batchorch.core.output_location import ALLOW_LOCAL_STATE_ENV
@@ -39,24 +39,60 @@ class RunFailedError(BatchorchError):
     code = "RUN_FAILED"
 
 
+def _on_embedded_default() -> bool:
+    return os.environ.get("BATCHORCH_AWS_ENDPOINT_URL") is None and "AIRFLOW_CONN_AWS_DEFAULT" not in os.environ
+
+
+def _aws_default_extra() -> dict:
+    """The extra of the ``aws_default`` connection given in the environment (``AIRFLOW_CONN_AWS_DEFAULT``)."""
+    value = os.environ.get("AIRFLOW_CONN_AWS_DEFAULT", "").strip()
+    if not value:
+        return {}
+    from airflow.models.connection import Connection
+
+    try:
+        connection = (Connection.from_json(value, conn_id="aws_default") if value.startswith("{")
+                      else Connection(conn_id="aws_default", uri=value))
+        return connection.extra_dejson
+    except Exception as exc:  # a malformed connection is Airflow's to report; the table setting then is the env's
+        log.warning("cannot read the extra of AIRFLOW_CONN_AWS_DEFAULT: %s", exc)
+        return {}
+
+
+def table_registry() -> AgentRegistry | None:
+    """The agents of the AgentRegistry table the operator configured (``BATCHORCH_REGISTRY_TABLE`` or the
+    ``aws_default`` extra ``batchorch_registry_table``), read from the configured AWS; ``None`` when none is set."""
+    extra = _aws_default_extra()
+    table = configured_registry_table(None, extra)
+    if table is None:
+        return None
+    if _on_embedded_default():
+        raise InvalidConfError(
+            f"the AgentRegistry table {table} ({REGISTRY_TABLE_ENV}) cannot be read on the embedded default, "
+            "whose emulator starts empty.",
+            hint="Point batchorch at the AWS that holds the table (BATCHORCH_AWS_ENDPOINT_URL or "
+            f"AIRFLOW_CONN_AWS_DEFAULT), or unset {REGISTRY_TABLE_ENV}.")
+    import boto3
+
+    endpoint = os.environ.get("BATCHORCH_AWS_ENDPOINT_URL") or extra.get("endpoint_url")
+    return load_registry_table(boto3.client("dynamodb", endpoint_url=endpoint, region_name=extra.get("region_name")),
+                               table)
+
+
 def owner_registry(request: BatchRequest) -> AgentRegistry:
     """The registry of a local run: ``batchorch run`` is run by the machine's owner, whose ``--registry`` file
-    is trusted like an operator's configured one (``run_batch`` passes that trust on to the Airflow it starts)."""
+    is trusted like an operator's configured one (``run_batch`` passes that trust on to the Airflow it starts);
+    plus the operator's AgentRegistry table, when one is configured."""
     with trusting_registry_files(request.registry):
-        return assemble_registry(request.registry)
+        return assemble_registry(request.registry, table=table_registry())
 
 
 def preflight(request: BatchRequest) -> None:
-    """Fail fast on what can be checked without AWS. S3 CSVs are checked by the DAG's analyze task."""
+    """Fail fast on what can be checked without AWS. S3 CSVs are checked once AWS is up (``check_s3_csv``)."""
     agent = owner_registry(request).validate(request.agent)
     if request.csv_uri.startswith("s3://"):
         return
-    path = Path(request.csv_uri)
-    if not path.is_file():
-        raise BatchorchError(f"no such file: {path}", hint="Give a path to a CSV file or an s3:// URI.")
-    with path.open("rb") as stream:
-        profile = analyze_csv(stream, uri=str(path), size_bytes=path.stat().st_size,
-                              chunk_rows=request.chunk_rows, encoding=request.encoding)
+    profile = analyze_local_csv(request.csv_uri, chunk_rows=request.chunk_rows, encoding=request.encoding)
     build_batch_config(request, profile, agent, batch_id="preflight", prefix_uri="s3://preflight/")
 
 
@@ -67,9 +103,8 @@ def run_batch(request: BatchRequest, *, workers: int = 2, output_path: str | Non
         raise InvalidConfError(f"--workers must be at least 1 (got {workers}): no worker would take the chunks.",
                                hint="Give --workers 1 or more (default 2).")
     preflight(request)
-    endpoint = os.environ.get("BATCHORCH_AWS_ENDPOINT_URL")
     with contextlib.ExitStack() as stack:
-        if endpoint is None and "AIRFLOW_CONN_AWS_DEFAULT" not in os.environ:
+        if _on_embedded_default():
             aws = stack.enter_context(EmbeddedAws())
             log.info("embedded AWS (moto) at %s; logs in %s", aws.endpoint_url, aws.log_dir)
             stack.enter_context(aws.supervise(_exit_now))  # SIGINT/SIGTERM or the emulator dying: one line, exit
@@ -79,6 +114,10 @@ def run_batch(request: BatchRequest, *, workers: int = 2, output_path: str | Non
             request = _stage_local_csv(aws.client("s3"), request, aws.bucket)
         elif not request.csv_uri.startswith("s3://"):
             raise BatchorchError("a local CSV needs the embedded default.", hint="Upload it to S3 and pass its s3:// URI.")
+        if request.csv_uri.startswith("s3://"):  # CSV_NOT_FOUND in one line, not a failed DAG run
+            import boto3
+
+            check_s3_csv(boto3.client("s3", endpoint_url=os.environ.get("BATCHORCH_AWS_ENDPOINT_URL")), request.csv_uri)
         with trusting_registry_files(request.registry):  # the owner's --registry, for the DAG's validate_agent
             return _run_dag(request, output_path, run_after)
 
@@ -117,7 +156,7 @@ def _run_dag(request: BatchRequest, output_path: str | None, run_after: datetime
     prefix = batch_prefix(bucket, execution_name(DAG_ID, run.run_id))
     try:
         summary = load_summary(s3, prefix)
-    except s3.exceptions.NoSuchKey:
+    except (s3.exceptions.NoSuchKey, s3.exceptions.NoSuchBucket):
         raise RunFailedError(
             f"the batch_orchestrator run {run.run_id} ended {run.state} without a result: {_failed_tasks(run)}.",
             hint="The task log above says why.",

@@ -279,3 +279,107 @@ def read_registry_file(path: str | Path) -> str:
 
 def load_registry_file(path: str | Path) -> AgentRegistry:
     return load_registry_text(read_registry_file(path), str(Path(path).expanduser()))
+
+
+# --- AgentRegistry table items -----------------------------------------------------------------------------
+
+STRUCTURED_OUTPUT_AGENT_TYPE = "structured-output-agent"
+
+
+def _json_value(value: Any, what: str, label: str) -> Any:
+    """A value a table item may hold as JSON text (how the origin stores maps) or as a map."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise RegistryError(f"{label}: '{what}' is not JSON text ({exc.msg}).") from None
+
+
+def _origin_schema(config: dict[str, Any], label: str) -> dict[str, Any] | None:
+    """The output schema of an origin ``structured_output`` map: ``schema``, else the ``defaultSchema`` (or only)
+    entry of ``schemas``, else one built from ``output_fields`` (any value per field)."""
+    schema = _json_value(config.get("schema"), "structured_output.schema", label)
+    schemas = config.get("schemas") or {}
+    if schema is None and isinstance(schemas, dict) and schemas:
+        chosen = schemas.get(config.get("defaultSchema") or config.get("default_schema") or "")
+        chosen = chosen if chosen is not None else next(iter(schemas.values()))
+        schema = chosen.get("schema", chosen) if isinstance(chosen, dict) else chosen
+        schema = _json_value(schema, "structured_output.schemas", label)
+    fields = config.get("output_fields") or config.get("outputFields") or []
+    if schema is None and fields:
+        schema = {"type": "object", "properties": {str(field): {} for field in fields}}
+    return schema
+
+
+def _origin_input_fields(item: dict[str, Any], label: str) -> list[Any]:
+    fields = _json_value(item.get("input_fields"), "input_fields", label)
+    if isinstance(fields, list):
+        return [{"name": f} if isinstance(f, str) else f for f in fields]
+    schema = _json_value(item.get("input_schema") or item.get("inputSchema"), "input_schema", label)
+    if isinstance(schema, dict) and isinstance(schema.get("properties"), dict):
+        required = set(schema.get("required") or [])
+        types = {"string", "integer", "number", "boolean"}
+        return [{"name": name, "required": name in required,
+                 "type": prop.get("type") if isinstance(prop, dict) and prop.get("type") in types else "string",
+                 "description": prop.get("description", "") if isinstance(prop, dict) else ""}
+                for name, prop in schema["properties"].items()]
+    return []
+
+
+def _origin_invocation(item: dict[str, Any], label: str) -> dict[str, Any]:
+    invocation = _json_value(item.get("invocation"), "invocation", label)
+    if isinstance(invocation, dict):
+        return invocation
+    arn = item.get("state_machine_arn") or item.get("stateMachineArn") or item.get("agentArn")
+    if isinstance(arn, str) and arn.startswith("arn:"):
+        return {"kind": "stepfunctions", "state_machine_arn": arn}
+    raise RegistryError(f"{label} says neither how to call the agent ('invocation') nor its state machine "
+                        "('state_machine_arn' or 'agentArn').",
+                        hint="Add the agent's state machine ARN, or write it with `batchorch registry import`.")
+
+
+def agent_from_table_item(item: dict[str, Any], label: str) -> AgentSpec:
+    """An AgentRegistry table item (attribute values already plain Python) -> a checked ``AgentSpec``.
+
+    Two shapes: this package's (``spec``: the whole spec as JSON, ``structured_output.enabled`` can switch it off)
+    and the origin's (step-functions-agent): ``agent_name``/``agentId``, ``description``, ``system_prompt``,
+    ``state_machine_arn``/``agentArn``, and ``structured_output`` or ``structuredOutput`` (a map or JSON text:
+    ``enabled``, ``schema`` or ``schemas`` + ``defaultSchema``, ``output_fields``), or only ``metadata.type:
+    structured-output-agent`` (then there is no schema, so the agent is listed as not structured).
+    """
+    name = item.get("agent_name") or item.get("agentId") or item.get("name")
+    version = str(item.get("version") or "1")
+    structured = _json_value(item.get("structured_output", item.get("structuredOutput")), "structured_output", label)
+    if "spec" in item:
+        data = _json_value(item["spec"], "spec", label)
+        if not isinstance(data, dict):
+            raise RegistryError(f"{label}: 'spec' must be a JSON object.")
+        data = {**data, "name": name or data.get("name"), "version": version}
+        if isinstance(structured, dict) and structured.get("enabled") is False:
+            data["structured_output"] = False
+        return parse_agent_spec(data, label)
+    if not isinstance(name, str) or not name.strip():
+        raise RegistryError(f"{label} has no agent name ('agent_name' or 'agentId').")
+    metadata = _json_value(item.get("metadata"), "metadata", label)
+    metadata = metadata if isinstance(metadata, dict) else {}
+    config = structured if isinstance(structured, dict) else {"enabled": structured} if isinstance(structured, bool) else {}
+    enabled = config.get("enabled")
+    if enabled is None:
+        enabled = (metadata.get("type") == STRUCTURED_OUTPUT_AGENT_TYPE or bool(metadata.get("structured_output_enabled"))
+                   or bool(config))
+    schema = _origin_schema(config, label)
+    fields = [f for f in (config.get("output_fields") or []) if isinstance(f, str)]
+    data = {
+        "name": name.strip(),
+        "version": version,
+        "description": str(item.get("description") or ""),
+        "capabilities": [str(c) for c in (_json_value(item.get("capabilities"), "capabilities", label) or [])],
+        "input_fields": _origin_input_fields(item, label),
+        "structured_output": bool(enabled),
+        "output_schema": schema,
+        "output_field_order": [f for f in fields if isinstance(schema, dict) and f in (schema.get("properties") or {})],
+        "prompt": str(item.get("system_prompt") or item.get("prompt") or ""),
+        "invocation": _origin_invocation(item, label),
+    }
+    return parse_agent_spec(data, label)

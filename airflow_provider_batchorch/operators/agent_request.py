@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow.sdk.bases.skipmixin import SkipMixin
-from airflow_provider_batchorch.aws.registry_table import load_registry_table
+from airflow_provider_batchorch.aws.registry_table import load_configured_registry_table
 from airflow_provider_batchorch.core.s3_uri import parse_s3_uri
 from airflow_provider_batchorch.core.chat.replies import plan_message
 from airflow_provider_batchorch.aws.s3_text import s3_object_text
@@ -138,7 +138,8 @@ class AgentRequestOperator(AwsBaseOperator[BatchorchHook], SkipMixin):
     def load_registry(self, policy: RequestPolicy) -> AgentRegistry:
         """The built-in agents, the configured registry files (the policy's registry, set by the deployment, and
         ``BATCHORCH_REGISTRY_FILES``), plus ``registry_table``. A chat request never adds a registry."""
-        table = load_registry_table(self.hook.dynamodb, self.registry_table) if self.registry_table else None
+        table = load_configured_registry_table(self.hook.dynamodb, self.registry_table,
+                                               self.hook.conn_config.extra_config)
         trust = RegistryTrust.from_env(registry_files=[policy.registry])
         return assemble_registry(None, trust=trust, table=table,
                                  read_s3=lambda uri: s3_object_text(self.hook.s3, uri))

@@ -37,7 +37,7 @@ class PlanPipelineOperator(ValidateAgentOperator):
     :return: ``{"pipeline_id", "stage_count", "stages": [StagePlan dump + "batch_id"]}``
     """
 
-    template_fields: Sequence[str] = aws_template_fields("pipeline", "registry_table")
+    template_fields: Sequence[str] = aws_template_fields("pipeline")
     ui_color = "#efe6fa"
 
     def __init__(self, *, max_stages: int, pipeline: dict[str, Any] | None = None, **kwargs: Any) -> None:

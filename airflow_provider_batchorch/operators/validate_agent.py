@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
-from airflow_provider_batchorch.aws.registry_table import load_registry_table
+from airflow_provider_batchorch.aws.registry_table import load_configured_registry_table
 from airflow_provider_batchorch.aws.s3_text import s3_object_text
 from airflow_provider_batchorch.core.registry import AgentRegistry
 from airflow_provider_batchorch.core.registry_trust import RegistryTrust
@@ -22,19 +22,21 @@ class ValidateAgentOperator(AwsBaseOperator[BatchorchHook]):
     """Resolve ``agent`` in the registry; fail with UNKNOWN_AGENT, INCOMPATIBLE_AGENT or UNTRUSTED_AGENT.
 
     The registry (``agents.registry_loader.assemble_registry``): the built-in agents, the configured registry files
-    (``registry_files`` and ``BATCHORCH_REGISTRY_FILES``), the DynamoDB table ``registry_table`` -- each
+    (``registry_files`` and ``BATCHORCH_REGISTRY_FILES``), the DynamoDB AgentRegistry table (``registry_table``,
+    else ``BATCHORCH_REGISTRY_TABLE``, else the AWS connection extra ``batchorch_registry_table``) -- each
     overriding the one before -- then ``registry``, which comes from the run conf and is untrusted: its agents
     may only add agents, without Python code, calling targets on ``BATCHORCH_ALLOWED_AGENT_TARGETS``.
 
     :param agent: The agent's name (or an alias).
     :param registry: The run request's registry file, local path or ``s3://bucket/key.yaml`` (untrusted).
     :param registry_files: Registry files the DAG author trusts (local paths or ``s3://``); not templated.
-    :param registry_table: A DynamoDB AgentRegistry table (PK ``agent_name``, SK ``version``), or ``None``.
+    :param registry_table: A DynamoDB AgentRegistry table (PK ``agent_name``, SK ``version``), or ``None`` for the
+        operator's setting. Not templated: the table is trusted, so a run conf must not be able to pick it.
     :return: ``{"agent": AgentSpec dump, "description": registry.describe(agent)}``
     """
 
     aws_hook_class = BatchorchHook
-    template_fields: Sequence[str] = aws_template_fields("agent", "registry", "registry_table")
+    template_fields: Sequence[str] = aws_template_fields("agent", "registry")
     ui_color = "#eaf7ea"
 
     def __init__(
@@ -65,6 +67,7 @@ class ValidateAgentOperator(AwsBaseOperator[BatchorchHook]):
         return {"agent": spec.model_dump(mode="json"), "description": registry.describe(spec.name)}
 
     def resolve_registry(self) -> AgentRegistry:
-        table = load_registry_table(self.hook.dynamodb, self.registry_table) if self.registry_table else None
+        table = load_configured_registry_table(self.hook.dynamodb, self.registry_table,
+                                               self.hook.conn_config.extra_config)
         return assemble_registry(self.registry, trust=RegistryTrust.from_env(registry_files=self.registry_files),
                                  table=table, read_s3=lambda uri: s3_object_text(self.hook.s3, uri))

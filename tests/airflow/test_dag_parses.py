@@ -60,7 +60,8 @@ def test_params_give_a_trigger_form(dagbag):
 def test_user_facing_fields_are_templated(dagbag):
     dag = dagbag.dags["batch_orchestrator"]
     assert {"request", "aws_conn_id"} <= set(dag.get_task("analyze_csv").template_fields)
-    assert {"agent", "registry", "registry_table"} <= set(dag.get_task("validate_agent").template_fields)
+    assert {"agent", "registry"} <= set(dag.get_task("validate_agent").template_fields)
+    assert "registry_table" not in dag.get_task("validate_agent").template_fields  # trusted: no conf may pick it
     assert {"config", "manifest_uri"} <= set(dag.get_task("execute_batch").template_fields)
     assert {"execution_arn", "config"} <= set(dag.get_task("monitor_batch").template_fields)
     assert dag.get_task("monitor_batch").deferrable

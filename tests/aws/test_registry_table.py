@@ -15,6 +15,7 @@ from airflow_provider_batchorch.aws.registry_table import (
     load_registry_table,
     put_agent,
     put_agents,
+    spec_from_item,
 )
 from airflow_provider_batchorch.builtin_agents import builtin_specs
 from airflow_provider_batchorch.core.errors import IncompatibleAgentError, RegistryError
@@ -100,10 +101,10 @@ def test_disabled_structured_output_makes_the_agent_incompatible(ddb):
     assert "company-enrichment-agent" not in caught.value.details["compatible_agents"]
 
 
-def test_item_without_spec_is_a_registry_error(ddb):
-    ddb.put_item(TableName=TABLE_NAME, Item={"agent_name": {"S": "hand-made"}, "version": {"S": "1"}})
-    with pytest.raises(RegistryError, match="agent 'hand-made' version '1' has no 'spec' attribute"):
-        load_registry_table(ddb)
+def test_item_without_spec_or_invocation_is_a_registry_error(ddb):
+    item = {"agent_name": {"S": "hand-made"}, "version": {"S": "1"}}
+    with pytest.raises(RegistryError, match="agent 'hand-made' version '1' says neither how to call the agent"):
+        spec_from_item(item)
 
 
 @pytest.mark.parametrize(
@@ -114,10 +115,9 @@ def test_item_without_spec_is_a_registry_error(ddb):
       '"output_schema": {"type": "strng"}}', "output_schema is not a valid JSON Schema")],
 )
 def test_malformed_items_are_registry_errors(ddb, spec_text, fragment):
-    ddb.put_item(TableName=TABLE_NAME, Item={"agent_name": {"S": "broken"}, "version": {"S": "1"},
-                                             "spec": {"S": spec_text}})
+    item = {"agent_name": {"S": "broken"}, "version": {"S": "1"}, "spec": {"S": spec_text}}
     with pytest.raises(RegistryError) as caught:
-        load_registry_table(ddb)
+        spec_from_item(item)
     assert fragment in caught.value.message
     assert "DynamoDB table AgentRegistry: agent 'broken'" in caught.value.message
 
@@ -132,3 +132,66 @@ def test_table_agents_merge_over_builtins(ddb):
     merged = builtin_registry().merged(load_registry_table(ddb))
     assert merged.get("company-enrichment-agent").description == "from the table"
     assert len(merged) == 5
+
+
+# --- items in the origin's shapes, bad items, the table setting (issue 12) -----------------------------------
+
+ORIGIN_SCHEMA = {"type": "object", "properties": {"exchange_station": {"type": "string"},
+                                                   "download_speed": {"type": "number"}},
+                 "required": ["exchange_station"]}
+ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:broadband-checker"
+
+
+def put_raw(ddb, **attributes):
+    ddb.put_item(TableName=TABLE_NAME, Item={key: {"S": value} for key, value in attributes.items()})
+
+
+def test_origin_items_with_structured_output_as_json_text_are_agents(ddb):
+    put_raw(ddb, agent_name="broadband-checker", version="v1.0", description="Broadband availability",
+            system_prompt="You check broadband.", state_machine_arn=ARN,
+            structured_output=json.dumps({"enabled": True, "schemas": {"broadband_data": {"schema": ORIGIN_SCHEMA}},
+                                          "output_fields": ["download_speed", "exchange_station"]}),
+            metadata=json.dumps({"supports_batch_processing": True}))
+    put_raw(ddb, agent_name="camel-checker", version="v2.0", agentArn=ARN,
+            structuredOutput=json.dumps({"enabled": True, "defaultSchema": "b",
+                                         "schemas": {"a": {"schema": {"type": "object", "properties": {"x": {}}}},
+                                                     "b": {"schema": ORIGIN_SCHEMA}}}))
+    registry = load_registry_table(ddb)
+    spec = registry.validate("broadband-checker")
+    assert spec.version == "v1.0" and spec.prompt == "You check broadband."
+    assert spec.invocation.kind == "stepfunctions" and spec.invocation.state_machine_arn == ARN
+    assert spec.output_fields == ["download_speed", "exchange_station"]  # the item's output_fields order
+    assert registry.validate("camel-checker").output_schema == ORIGIN_SCHEMA  # defaultSchema picked
+
+
+def test_an_origin_item_with_only_metadata_type_is_listed_but_not_structured(ddb):
+    put_raw(ddb, agent_name="broadband-checker-v2", version="v2.0", agentArn=ARN,
+            metadata=json.dumps({"type": "structured-output-agent", "llm_type": "unified-rust"}))
+    registry = load_registry_table(ddb)
+    assert "broadband-checker-v2" in registry
+    with pytest.raises(IncompatibleAgentError):
+        registry.validate("broadband-checker-v2")
+
+
+def test_a_bad_item_is_skipped_with_a_warning_naming_it_and_the_others_still_load(ddb, caplog):
+    put_agent(ddb, builtin_specs()[0])
+    put_raw(ddb, agent_name="broken-agent", version="3", spec="{not json")
+    put_raw(ddb, agent_name="armless-agent", version="1", structured_output=json.dumps({"enabled": True}))
+    with caplog.at_level("WARNING", logger="airflow_provider_batchorch.aws.registry_table"):
+        registry = load_registry_table(ddb)
+    assert builtin_specs()[0].name in registry
+    assert "broken-agent" not in registry and "armless-agent" not in registry
+    warnings = " | ".join(r.getMessage() for r in caplog.records)
+    assert "agent 'broken-agent' version '3'" in warnings and "'spec' is not JSON text" in warnings
+    assert "agent 'armless-agent' version '1'" in warnings and "state machine" in warnings
+
+
+def test_the_table_is_an_operator_setting_dag_argument_then_env_then_connection_extra():
+    from airflow_provider_batchorch.aws.registry_table import configured_registry_table
+
+    extra = {"batchorch_registry_table": "FromConnection"}
+    env = {"BATCHORCH_REGISTRY_TABLE": "FromEnv"}
+    assert configured_registry_table("FromDag", extra, env) == "FromDag"
+    assert configured_registry_table(None, extra, env) == "FromEnv"
+    assert configured_registry_table(None, extra, {}) == "FromConnection"
+    assert configured_registry_table(None, {}, {"BATCHORCH_REGISTRY_TABLE": "  "}) is None
