@@ -6,11 +6,13 @@ run on a processor that already exists (``ensure_processor``) with workers polli
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Callable
 
 from airflow_provider_batchorch.aws.batch_store import batch_prefix, save_profile, stage_batch
 from airflow_provider_batchorch.aws.csv_source import analyze_s3_csv
+from airflow_provider_batchorch.aws.polling import poll
 from airflow_provider_batchorch.aws.processor import ProcessorRefs, start_or_attach_execution
 from airflow_provider_batchorch.aws.progress import read_progress
 from airflow_provider_batchorch.aws.results import assemble_results
@@ -21,18 +23,20 @@ from airflow_provider_batchorch.core.errors import ExecutionFailedError
 from airflow_provider_batchorch.core.execution_status import SUCCEEDED, is_final
 from airflow_provider_batchorch.core.models import BatchConfig, BatchRequest, BatchSummary, Progress
 
+log = logging.getLogger(__name__)
+
+
 def wait_for_execution(sfn, ddb, refs: ProcessorRefs, arn: str, config: BatchConfig, *, poll_seconds: float = 1.0,
                        timeout_seconds: float = 3600, on_progress: Callable[[Progress], None] | None = None) -> Progress:
     deadline = time.monotonic() + timeout_seconds
-    while True:
-        progress = read_progress(sfn, ddb, refs.progress_table, arn, config)
+    for progress in poll(lambda: read_progress(sfn, ddb, refs.progress_table, arn, config), interval=poll_seconds,
+                         what=arn, log=log):
         if on_progress:
             on_progress(progress)
         if is_final(progress.status):
             break
         if time.monotonic() > deadline:
             raise TimeoutError(f"execution {arn} still {progress.status} after {timeout_seconds:.0f}s")
-        time.sleep(poll_seconds)
     if progress.status != SUCCEEDED:
         execution = sfn.describe_execution(executionArn=arn)
         raise ExecutionFailedError(

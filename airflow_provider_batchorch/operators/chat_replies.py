@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
+from airflow_provider_batchorch.aws.polling import poll
 from airflow_provider_batchorch.aws.progress import read_progress
 from airflow_provider_batchorch.core.chat.replies import retry_message, summary_message
 from airflow_provider_batchorch.core.execution_status import is_final
@@ -82,13 +82,12 @@ class SlackBatchProgressOperator(_ChatReplyOperator):
         config = BatchConfig.model_validate(self.config)
         progress = None
         try:
-            while True:
-                progress = read_progress(self.hook.sfn, self.hook.dynamodb, self.progress_table,
-                                         self.execution_arn, config)
+            for progress in poll(lambda: read_progress(self.hook.sfn, self.hook.dynamodb, self.progress_table,
+                                                       self.execution_arn, config),
+                                 interval=self.interval, what=self.execution_arn, log=self.log):
                 thread.report_progress(progress)
                 if is_final(progress.status):
                     break
-                time.sleep(self.interval)
         except Exception as error:  # progress is a courtesy: the monitor task decides the run's outcome
             self.log.warning("Stopped reporting progress: %s", error)
         return progress.model_dump(mode="json") if progress else None

@@ -6,18 +6,13 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from airflow.triggers.base import BaseTrigger, TriggerEvent
+from airflow_provider_batchorch.aws.polling import apoll
 from airflow_provider_batchorch.aws.progress import read_progress
 from airflow_provider_batchorch.core.execution_status import SUCCEEDED, is_final
 from airflow_provider_batchorch.core.models import BatchConfig, Progress
 from airflow_provider_batchorch.core.progress import progress_line
 from airflow_provider_batchorch.hooks.batchorch import BatchorchHook
-
-# A batch can run for hours: ride out a few failed polls (throttling, a network blip) before giving up.
-MAX_CONSECUTIVE_POLL_ERRORS = 5
-
 
 class BatchExecutionTrigger(BaseTrigger):
     """Poll the execution and its progress counters until the execution ends; fire one event.
@@ -82,23 +77,12 @@ class BatchExecutionTrigger(BaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         config = BatchConfig.model_validate(self.config)
         hook = self.hook()
-        poll_errors = 0
-        while True:
-            try:
-                # boto3 and the connection lookup are blocking: keep them off the triggerer's event loop.
-                progress = await asyncio.to_thread(self._read_progress, hook, config)
-            except (BotoCoreError, ClientError) as exc:
-                poll_errors += 1
-                if poll_errors >= MAX_CONSECUTIVE_POLL_ERRORS:
-                    raise
-                self.log.warning("Polling %s failed (%d in a row), retrying: %s", self.execution_arn, poll_errors, exc)
-                await asyncio.sleep(self.poll_interval)
-                continue
-            poll_errors = 0
+        # boto3 and the connection lookup are blocking: apoll reads in a thread, off the triggerer's event loop.
+        async for progress in apoll(lambda: self._read_progress(hook, config), interval=self.poll_interval,
+                                    what=self.execution_arn, log=self.log):
             self.log.info("Batch %s %s", config.batch_id, progress_line(progress))
             if is_final(progress.status):
                 break
-            await asyncio.sleep(self.poll_interval)
         event: dict[str, Any] = {
             "status": "success" if progress.status == SUCCEEDED else "failure",
             "execution_arn": self.execution_arn,

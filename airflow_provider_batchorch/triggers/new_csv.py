@@ -13,14 +13,10 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
+from airflow_provider_batchorch.aws.polling import apoll
 from airflow_provider_batchorch.core.s3_events import csv_uris_from_sqs_messages
 from airflow_provider_batchorch.hooks.batchorch import BatchorchHook
-
-MAX_CONSECUTIVE_POLL_ERRORS = 5
-
 
 class NewCsvTrigger(BaseEventTrigger):
     """Wait for S3 event notifications of new CSVs on ``queue_url``.
@@ -59,18 +55,9 @@ class NewCsvTrigger(BaseEventTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         sqs = await asyncio.to_thread(lambda: BatchorchHook(aws_conn_id=self.aws_conn_id,
                                                             region_name=self.region_name).sqs)
-        poll_errors = 0
-        while True:
-            try:
-                csv_uris = await asyncio.to_thread(self._receive_new_csvs, sqs)
-            except (BotoCoreError, ClientError) as exc:
-                poll_errors += 1
-                if poll_errors >= MAX_CONSECUTIVE_POLL_ERRORS:
-                    raise
-                self.log.warning("Polling %s failed (%d in a row), retrying: %s", self.queue_url, poll_errors, exc)
-                await asyncio.sleep(self.wait_seconds or 1)
-                continue
-            poll_errors = 0
+        # The receive long-polls (wait_seconds): no pause between good reads.
+        async for csv_uris in apoll(lambda: self._receive_new_csvs(sqs), interval=0,
+                                    error_interval=self.wait_seconds or 1, what=self.queue_url, log=self.log):
             if csv_uris:
                 self.log.info("New CSVs in S3: %s", ", ".join(csv_uris))
                 yield TriggerEvent({"status": "success", "csv_uris": csv_uris})
