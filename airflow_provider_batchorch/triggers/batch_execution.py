@@ -12,9 +12,10 @@ from airflow_provider_batchorch.aws.progress import read_progress
 from airflow_provider_batchorch.core.execution_status import SUCCEEDED, is_final
 from airflow_provider_batchorch.core.models import BatchConfig, Progress
 from airflow_provider_batchorch.core.progress import progress_line
+from airflow_provider_batchorch.triggers.aws_connection import AwsConnectionFields
 from airflow_provider_batchorch.hooks.batchorch import BatchorchHook
 
-class BatchExecutionTrigger(BaseTrigger):
+class BatchExecutionTrigger(AwsConnectionFields, BaseTrigger):
     """Poll the execution and its progress counters until the execution ends; fire one event.
 
     The event is ``{"status": "success" | "failure", "execution_arn", "execution_status", "progress",
@@ -43,10 +44,8 @@ class BatchExecutionTrigger(BaseTrigger):
         self.config = config
         self.progress_table = progress_table
         self.poll_interval = poll_interval
-        self.aws_conn_id = aws_conn_id
-        self.region_name = region_name
-        self.verify = verify
-        self.botocore_config = botocore_config
+        self.set_aws_connection(aws_conn_id=aws_conn_id, region_name=region_name, verify=verify,
+                                botocore_config=botocore_config)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -56,16 +55,8 @@ class BatchExecutionTrigger(BaseTrigger):
                 "config": self.config,
                 "progress_table": self.progress_table,
                 "poll_interval": self.poll_interval,
-                "aws_conn_id": self.aws_conn_id,
-                "region_name": self.region_name,
-                "verify": self.verify,
-                "botocore_config": self.botocore_config,
+                **self.aws_connection_kwargs(),
             },
-        )
-
-    def hook(self) -> BatchorchHook:
-        return BatchorchHook(
-            aws_conn_id=self.aws_conn_id, region_name=self.region_name, verify=self.verify, config=self.botocore_config
         )
 
     def _read_progress(self, hook: BatchorchHook, config: BatchConfig) -> Progress:

@@ -16,9 +16,10 @@ from typing import Any
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 from airflow_provider_batchorch.aws.polling import apoll
 from airflow_provider_batchorch.core.s3_events import csv_uris_from_sqs_messages
-from airflow_provider_batchorch.hooks.batchorch import BatchorchHook
+from airflow_provider_batchorch.triggers.aws_connection import AwsConnectionFields
 
-class NewCsvTrigger(BaseEventTrigger):
+
+class NewCsvTrigger(AwsConnectionFields, BaseEventTrigger):
     """Wait for S3 event notifications of new CSVs on ``queue_url``.
 
     :param queue_url: The SQS queue the bucket notification sends to.
@@ -27,20 +28,22 @@ class NewCsvTrigger(BaseEventTrigger):
     :param aws_conn_id: The Airflow AWS connection.
     """
 
+    # An AssetWatcher's trigger is identified by its serialised kwargs: keep the two it has always had.
+    aws_connection_fields = ("aws_conn_id", "region_name")
+
     def __init__(self, *, queue_url: str, suffix: str = ".csv", wait_seconds: int = 20,
                  aws_conn_id: str | None = "aws_default", region_name: str | None = None) -> None:
         super().__init__()
         self.queue_url = queue_url
         self.suffix = suffix
         self.wait_seconds = wait_seconds
-        self.aws_conn_id = aws_conn_id
-        self.region_name = region_name
+        self.set_aws_connection(aws_conn_id=aws_conn_id, region_name=region_name)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
             f"{type(self).__module__}.{type(self).__qualname__}",
             {"queue_url": self.queue_url, "suffix": self.suffix, "wait_seconds": self.wait_seconds,
-             "aws_conn_id": self.aws_conn_id, "region_name": self.region_name},
+             **self.aws_connection_kwargs()},
         )
 
     def _receive_new_csvs(self, sqs) -> list[str]:
@@ -53,8 +56,7 @@ class NewCsvTrigger(BaseEventTrigger):
         return csv_uris_from_sqs_messages(messages, self.suffix)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        sqs = await asyncio.to_thread(lambda: BatchorchHook(aws_conn_id=self.aws_conn_id,
-                                                            region_name=self.region_name).sqs)
+        sqs = await asyncio.to_thread(lambda: self.hook().sqs)
         # The receive long-polls (wait_seconds): no pause between good reads.
         async for csv_uris in apoll(lambda: self._receive_new_csvs(sqs), interval=0,
                                     error_interval=self.wait_seconds or 1, what=self.queue_url, log=self.log):

@@ -10,7 +10,9 @@ from botocore.exceptions import ClientError
 
 from airflow_provider_batchorch.aws.progress import record_partial
 from airflow_provider_batchorch.core.progress import format_duration, progress_line
+from airflow_provider_batchorch.triggers.aws_connection import AwsConnectionFields
 from airflow_provider_batchorch.triggers.batch_execution import BatchExecutionTrigger
+from airflow_provider_batchorch.triggers.new_csv import NewCsvTrigger
 from airflow_provider_batchorch.core.models import Progress
 
 
@@ -31,6 +33,19 @@ def test_serialize_round_trip(small_config):
     rebuilt = getattr(importlib.import_module(module), name)(**kwargs)
     assert rebuilt.serialize() == (classpath, kwargs)
     assert kwargs["config"] == small_config and kwargs["aws_conn_id"] == "aws_default"
+
+
+def test_both_triggers_keep_their_aws_connection_one_way(small_config):
+    batch = make_trigger("arn:aws:states:us-east-1:1:execution:m:e", small_config, region_name="eu-west-1",
+                         verify=False, botocore_config={"read_timeout": 5})
+    kwargs = batch.serialize()[1]
+    assert {name: kwargs[name] for name in AwsConnectionFields.aws_connection_fields} == {
+        "aws_conn_id": "aws_default", "region_name": "eu-west-1", "verify": False, "botocore_config": {"read_timeout": 5}}
+    assert (batch.hook().region_name, batch.hook().verify) == ("eu-west-1", False)
+    new_csv = NewCsvTrigger(queue_url="https://sqs/q", region_name="eu-west-1")
+    assert new_csv.serialize()[1] == {"queue_url": "https://sqs/q", "suffix": ".csv", "wait_seconds": 20,
+                                      "aws_conn_id": "aws_default", "region_name": "eu-west-1"}
+    assert new_csv.hook().region_name == "eu-west-1"
 
 
 def test_run_logs_progress_and_fires_success(start_execution, small_config, aws_conn, capfd):
