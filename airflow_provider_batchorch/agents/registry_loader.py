@@ -12,7 +12,7 @@ from pathlib import Path
 
 from airflow_provider_batchorch.builtin_agents import builtin_registry
 from airflow_provider_batchorch.core.errors import RegistryError
-from airflow_provider_batchorch.core.registry import AgentRegistry, load_registry_file
+from airflow_provider_batchorch.core.registry import AgentRegistry
 from airflow_provider_batchorch.core.registry_trust import RegistryTrust, check_untrusted, read_registry_source
 
 
@@ -46,13 +46,11 @@ def assemble_registry(
 def resolve_registry(file: str | Path | None = None) -> AgentRegistry:
     """The built-in agents, overridden and extended by the agents of a local registry file when given.
 
-    The file is taken as trusted (its python agents run): a registry named by a run request goes through
-    ``assemble_registry`` instead, which is what the DAGs and the CLI use.
+    The file is taken as trusted (its python agents run): ``assemble_registry`` with it as the only configured
+    file. A registry named by a run request goes through ``assemble_registry``'s checks instead.
     """
-    registry = builtin_registry()
-    if file is None or str(file).strip() == "":
-        return registry
-    if str(file).startswith("s3://"):
+    if str(file or "").startswith("s3://"):
         raise RegistryError(f"resolve_registry reads local files only, got {file}.",
                             hint="Fetch the object and pass its text to load_registry_text().")
-    return registry.merged(load_registry_file(file))
+    files = [str(file)] if file is not None and str(file).strip() else []
+    return assemble_registry(trust=RegistryTrust(registry_files=files))
