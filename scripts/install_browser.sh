@@ -1,5 +1,5 @@
 #!/usr/bin/env sh
-# Headless Chromium for the dashboard's browser test (tests/dashboard/test_dashboard_browser.py).
+# Headless Chromium for the dashboard's browser test (tests/plugins/test_dashboard_browser.py).
 # Debian/Ubuntu, as root (CI containers) or through sudo. Safe to run again.
 set -eu
 

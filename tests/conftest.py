@@ -13,6 +13,9 @@ import pytest
 
 from airflow_provider_batchorch.local.airflow_home import configure_environment
 
+# Fixtures shared across test folders (pytest takes pytest_plugins only in the top conftest).
+pytest_plugins = ["tests.support.airflow_fixtures", "tests.support.slack_fixtures", "tests.support.dashboard_fixtures"]
+
 # Tests never talk to real AWS.
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")

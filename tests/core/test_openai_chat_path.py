@@ -5,7 +5,7 @@ import asyncio
 from airflow_provider_batchorch.agents.llm_agent import LlmAgent
 from airflow_provider_batchorch.agents.openai_chat import shared_session
 from airflow_provider_batchorch.aws.worker_processes import argv_without_processes
-from tests.core.test_llm_agent import good, spec
+from tests.agents.test_llm_agent import good, spec
 from tests.support.openai_stub_server import OpenAIStubServer, ScriptedResponder, answer
 
 

@@ -15,7 +15,7 @@ import boto3
 import psutil
 import pytest
 
-from tests.airflow.slow_agent import REGISTRY_YAML
+from tests.support.slow_agent import REGISTRY_YAML
 
 ROOT = Path(__file__).resolve().parents[2]
 GONE_WITHIN_SECONDS = 15  # the stop's grace period (5 s) and a margin for a loaded machine

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_batchorch.core.registry_trust import REGISTRY_FILES_ENV
-from tests.airflow import slow_agent
+from tests.support import slow_agent
 from tests.real_airflow.airflow_cluster import AirflowCluster
 from tests.real_airflow.postgres import PostgresUnavailable, ThrowawayPostgres, ensure_installed
 

@@ -14,10 +14,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from airflow_provider_batchorch.plugins.slack import COMMANDS_PATH, SlackCommandSettings, create_slack_app
-from tests.chat.conftest import PREFIX
-from tests.chat.test_slack_messages import SUMMARY
-from tests.chat.test_slack_plugin import app_for, signed, slash, wait_for
+from tests.support.slack_fixtures import PREFIX
+from tests.notifications.test_slack import SUMMARY
+from tests.plugins.test_slack import app_for, signed, slash, wait_for
 from tests.support.asgi_server import serve
+from tests.support.direct_execute import quiet_direct_execute_if_airflow_loaded  # noqa: F401  (autouse)
 
 OTHER_USER = {"user_id": "U2", "user_name": "mallory", "channel_id": "C2"}
 

@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 from airflow_provider_batchorch.core.chat.replies import plan_message, summary_message
 from airflow_provider_batchorch.core.models import BatchRequest, BatchSummary, Progress
 from airflow_provider_batchorch.notifications.slack import SlackThread, notify_chat_run_failed, presigned_url
-from tests.chat.slack_stand_in import NOT_IN_CHANNEL, TOKEN
+from tests.support.slack_stand_in import NOT_IN_CHANNEL, TOKEN
 
 SUMMARY = BatchSummary(
     status="COMPLETED_WITH_ERRORS", message="Processed 485 rows successfully, 15 failed", batch_id="b1",

@@ -12,7 +12,7 @@ agents:
       - {name: name, type: string, required: true}
       - {name: delay_seconds, type: string, required: false}
     output_schema: {type: object, properties: {echo: {type: string}}, required: [echo]}
-    invocation: {kind: python, callable: "tests.airflow.slow_agent:echo"}
+    invocation: {kind: python, callable: "tests.support.slow_agent:echo"}
 """
 
 

@@ -1,5 +1,5 @@
-"""Fixtures of the adapter tests. The throwaway Airflow, the embedded AWS and its workers are shared by every
-test level and live in tests/conftest.py."""
+"""Fixtures of the Airflow-level tests (operators, sensors, triggers, DAG builders), registered for the whole
+suite by tests/conftest.py. The throwaway Airflow, the embedded AWS and its workers live in tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -7,15 +7,6 @@ import json
 import uuid
 
 import pytest
-
-
-@pytest.fixture(autouse=True)
-def _quiet_direct_execute():
-    """Operators are called with ``op.execute(context)`` in unit tests; that is on purpose."""
-    from airflow.sdk.bases.operator import ExecutorSafeguard
-
-    ExecutorSafeguard.test_mode = True
-    yield
 
 
 @pytest.fixture

@@ -8,10 +8,11 @@ from datetime import timedelta
 
 import pytest
 
-import slow_agent
 from airflow_provider_batchorch.aws.processor import execution_name
 from airflow_provider_batchorch.core.registry_trust import ALLOWED_AGENT_TARGETS_ENV, REGISTRY_FILES_ENV
 from airflow_provider_batchorch.core.s3_uri import parse_s3_uri
+from tests.support import slow_agent
+from tests.support.dag_runs import return_value, task_states
 
 pytestmark = pytest.mark.e2e
 
@@ -21,21 +22,6 @@ def dag(airflow_db, aws_conn):
     from airflow_provider_batchorch.dag_builders.orchestrator import build_batch_orchestrator_dag
 
     return build_batch_orchestrator_dag(poll_interval=0.5)
-
-
-def task_states(run) -> dict[str, str]:
-    return {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
-
-
-def return_value(run, task_id: str):
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        row = session.scalars(
-            XComModel.get_many(run_id=run.run_id, dag_ids=run.dag_id, task_ids=task_id, key="return_value")
-        ).one()
-        return XComModel.deserialize_value(row)
 
 
 def executions_named(aws, name: str) -> list[dict]:

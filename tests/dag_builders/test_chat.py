@@ -14,9 +14,9 @@ import httpx
 import pytest
 
 from airflow_provider_batchorch.aws.processor import execution_name
-from tests.chat.conftest import SIGNING_SECRET
+from tests.support.slack_fixtures import SIGNING_SECRET
 from tests.support.asgi_server import free_port, serve
-from tests.chat.test_slack_plugin import signed
+from tests.plugins.test_slack import signed
 
 pytestmark = pytest.mark.e2e
 

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 from airflow_provider_batchorch.local.airflow_home import PACKAGE_DAGS_FOLDER
-from test_dag_run import return_value, task_states
+from tests.support.dag_runs import return_value, task_states
 
 RECURRING = ["batch_scheduled_enrichment", "batch_enrichment_on_new_csv"]
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from importlib.metadata import entry_points
 
 from airflow_provider_batchorch import get_provider_info
+from tests.support.direct_execute import quiet_direct_execute  # noqa: F401  (autouse)
 
 
 def test_entry_point_returns_provider_info():

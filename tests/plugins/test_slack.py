@@ -20,9 +20,10 @@ from airflow_provider_batchorch.plugins.slack import (
     SlackCommandSettings,
     create_slack_app,
 )
-from tests.chat.conftest import PREFIX, SIGNING_SECRET
-from tests.chat.fake_airflow_api import FakeAirflowApi
+from tests.support.slack_fixtures import PREFIX, SIGNING_SECRET
+from tests.support.fake_airflow_api import FakeAirflowApi
 from tests.support.asgi_server import serve
+from tests.support.direct_execute import quiet_direct_execute_if_airflow_loaded  # noqa: F401  (autouse)
 
 
 def slash(text: str, slack, **fields) -> bytes:

@@ -1,4 +1,4 @@
-"""Real job records for the dashboard tests: batches run on the embedded default (moto server + workers).
+"""Real job records for the dashboard tests (registered for the whole suite by tests/conftest.py): batches run on the embedded default (moto server + workers).
 
 - ``enriched``: examples/companies.csv through company-enrichment-agent (finishes COMPLETED_WITH_ERRORS:
   the built-in agent honestly fails rows it cannot identify);

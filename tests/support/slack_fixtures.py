@@ -1,12 +1,10 @@
-"""Chat tests: a local Slack stand-in, and for the Airflow ones the adapter tests' throwaway Airflow (temp home,
-SQLite, the package's dags folder), embedded AWS and workers (tests/airflow/conftest.py), plus a real API server
-on 127.0.0.1 that serves the REST API and the Slack plugin.
+"""Fixtures of the chat tests, registered for the whole suite by tests/conftest.py: a local Slack stand-in, the
+stand-in for Airflow's REST API, and a finished chat run whose summary is in (moto's) S3.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 
 import boto3
 import pytest
@@ -14,9 +12,9 @@ from botocore.config import Config
 from moto import mock_aws
 
 from airflow_provider_batchorch.aws.batch_store import save_summary
-from tests.chat.fake_airflow_api import FakeAirflowApi
-from tests.chat.slack_stand_in import TOKEN, SlackStandIn
-from tests.chat.test_slack_messages import SUMMARY
+from tests.support.fake_airflow_api import FakeAirflowApi
+from tests.support.slack_stand_in import TOKEN, SlackStandIn
+from tests.notifications.test_slack import SUMMARY
 
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -37,16 +35,6 @@ def slack_conn(slack, monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_SLACK_API_DEFAULT", json.dumps(
         {"conn_type": "slack", "password": TOKEN, "extra": {"base_url": slack.api_url}}))
     return slack
-
-
-@pytest.fixture(autouse=True)
-def _quiet_direct_execute():
-    """Operators are called with ``op.execute(context)`` in unit tests; that is on purpose."""
-    if "airflow.sdk.bases.operator" in sys.modules:
-        from airflow.sdk.bases.operator import ExecutorSafeguard
-
-        ExecutorSafeguard.test_mode = True
-    yield
 
 
 @pytest.fixture

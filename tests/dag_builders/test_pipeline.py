@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from test_dag_run import return_value, task_states
+from tests.support.dag_runs import return_value, task_states
 
 from airflow_provider_batchorch.core.s3_uri import parse_s3_uri
 
