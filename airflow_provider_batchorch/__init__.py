@@ -44,7 +44,8 @@ def get_provider_info() -> dict:
             {"integration-name": "Batchorch", "python-modules": [f"{_PACKAGE}.sensors.batch_execution"]}
         ],
         "hooks": [{"integration-name": "Batchorch",
-                   "python-modules": [f"{_PACKAGE}.hooks.batchorch", f"{_PACKAGE}.hooks.llm_connection"]}],
+                   "python-modules": [f"{_PACKAGE}.hooks.batchorch", f"{_PACKAGE}.hooks.batch_metrics",
+                                      f"{_PACKAGE}.hooks.llm_connection"]}],
         "triggers": [
             {
                 "integration-name": "Batchorch",

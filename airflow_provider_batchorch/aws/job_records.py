@@ -5,7 +5,8 @@ Table (default ``batchorch-jobs``, env ``BATCHORCH_JOBS_TABLE``): partition key 
 ``started_at``) lists the newest jobs first with one Query. The record itself is the JSON in ``record``.
 
 ``record_job`` is what the operators call at the end of ``execute``: it never fails the task; a record that
-cannot be written is logged as a warning.
+cannot be written is logged as a warning. The metric points go to the ``emit`` callable the caller passes (the
+operators pass ``hooks/batch_metrics.emit_metrics``, Airflow's stats client): this module does not import Airflow.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -129,7 +130,9 @@ def record_job(
     execution_arn: str,
     summary: BatchSummary | Mapping[str, Any] | None = None,
     progress_table: str | None = None,
-    context: Mapping[str, Any] | None = None,
+    dag_id: str | None = None,
+    run_id: str | None = None,
+    emit: Callable[[list[MetricPoint]], None] | None = None,
     table: str | None = None,
 ) -> JobRecord | None:
     """Keep the job record of a batch and emit its metrics; never raises.
@@ -138,7 +141,9 @@ def record_job(
     ``BatchSummary`` (final counts). A retried task re-writes the same record and emits nothing twice.
 
     :param clients: Anything with boto3 clients ``s3``, ``sfn`` and ``dynamodb`` (a ``BatchorchHook``).
-    :param context: The Airflow task context, for the DAG id and run id the dashboard links to.
+    :param dag_id: The DAG the dashboard links to (kept from the start record when the finish passes none).
+    :param run_id: The DAG run the dashboard links to (likewise).
+    :param emit: Receives the metric points once the record is written; ``None`` emits nothing.
     """
     try:
         config = BatchConfig.model_validate(config)
@@ -146,19 +151,20 @@ def record_job(
         table = ensure_jobs_table(clients.dynamodb, table)
         existing = get_job_record(clients.dynamodb, config.batch_id, table)
         if summary is None:
-            record, points = _started(clients, config, execution_arn, existing, progress_table, context)
+            record, points = _started(clients, config, execution_arn, existing, progress_table, dag_id, run_id)
         else:
-            record, points = _finished(clients, config, execution_arn, existing, summary, context)
+            record, points = _finished(clients, config, execution_arn, existing, summary, dag_id, run_id)
         put_job_record(clients.dynamodb, record, table)
     except Exception as exc:  # bookkeeping must never fail the batch it describes
         log.warning("Could not keep the job record of batch %s: %s", getattr(config, "batch_id", "?"), exc,
                     exc_info=not isinstance(exc, (ClientError, BotoCoreError)))
         return None
-    emit_metrics(points)
+    if emit is not None and points:
+        emit(points)
     return record
 
 
-def _started(clients, config, execution_arn, existing, progress_table, context) -> tuple[JobRecord, list]:
+def _started(clients, config, execution_arn, existing, progress_table, dag_id, run_id) -> tuple[JobRecord, list]:
     if existing is not None and existing.execution_arn == execution_arn:
         return existing, []  # a retried task re-attached to the same execution: already counted
     execution = clients.sfn.describe_execution(executionArn=execution_arn)
@@ -168,16 +174,17 @@ def _started(clients, config, execution_arn, existing, progress_table, context) 
         execution_arn=execution_arn,
         csv_size_bytes=_csv_size(clients.s3, config),
         progress_table=progress_table,
-        **_run_ids(context),
+        dag_id=dag_id,
+        run_id=run_id,
     )
     return record, job_started_points(record)
 
 
-def _finished(clients, config, execution_arn, existing, summary, context) -> tuple[JobRecord, list]:
+def _finished(clients, config, execution_arn, existing, summary, dag_id, run_id) -> tuple[JobRecord, list]:
     if existing is not None and existing.is_finished and existing.execution_arn == execution_arn:
         return existing, []
     if existing is None:  # the start was not recorded (e.g. the table was created after): rebuild it
-        existing, _ = _started(clients, config, execution_arn, None, None, context)
+        existing, _ = _started(clients, config, execution_arn, None, None, dag_id, run_id)
     execution = clients.sfn.describe_execution(executionArn=execution_arn)
     finished_at = execution.get("stopDate") or datetime.now(timezone.utc)
     record = finished_job_record(existing, summary, finished_at=finished_at)
@@ -189,36 +196,6 @@ def _csv_size(s3, config: BatchConfig) -> int | None:
         return load_profile(s3, join_uri(config.prefix_uri, "profile.json")).size_bytes
     except (ClientError, ValueError):
         return None
-
-
-def _run_ids(context: Mapping[str, Any] | None) -> dict[str, str | None]:
-    if not context:
-        return {"dag_id": None, "run_id": None}
-    ti = context.get("ti")
-    dag_run = context.get("dag_run")
-    return {
-        "dag_id": getattr(ti, "dag_id", None) or getattr(dag_run, "dag_id", None),
-        "run_id": context.get("run_id") or getattr(dag_run, "run_id", None),
-    }
-
-
-def emit_metrics(points: list[MetricPoint]) -> None:
-    """Send the points through Airflow's metrics (StatsD / OpenTelemetry, as configured); no-op without Airflow."""
-    try:
-        from airflow.sdk.observability import stats
-    except ImportError:
-        return
-    for point in points:
-        tags = point.tags or None
-        try:
-            if point.kind == "incr":
-                stats.incr(point.name, count=int(point.value), tags=tags)
-            elif point.kind == "gauge":
-                stats.gauge(point.name, point.value, tags=tags)
-            else:
-                stats.timing(point.name, point.value, tags=tags)
-        except Exception as exc:  # a metrics backend problem must never fail a batch
-            log.warning("Could not emit metric %s: %s", point.name, exc)
 
 
 def _iso(moment: datetime) -> str:

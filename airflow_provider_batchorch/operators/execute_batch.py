@@ -15,6 +15,7 @@ from airflow_provider_batchorch.aws.processor import (
     start_or_attach_execution,
 )
 from airflow_provider_batchorch.core.models import BatchConfig
+from airflow_provider_batchorch.hooks.batch_metrics import emit_metrics
 from airflow_provider_batchorch.hooks.batchorch import BatchorchHook
 from airflow_provider_batchorch.links.batch_execution import BatchExecutionLink
 
@@ -74,5 +75,6 @@ class ExecuteBatchOperator(AwsBaseOperator[BatchorchHook]):
                 config.concurrency,
                 arn,
             )
-        record_job(self.hook, config, execution_arn=arn, progress_table=refs.progress_table, context=context)
+        record_job(self.hook, config, execution_arn=arn, progress_table=refs.progress_table,
+                   dag_id=context["ti"].dag_id, run_id=context["run_id"], emit=emit_metrics)
         return arn

@@ -11,6 +11,7 @@ from airflow_provider_batchorch.aws.job_records import record_job
 from airflow_provider_batchorch.aws.results import assemble_results
 from airflow_provider_batchorch.core.models import BatchConfig
 from airflow_provider_batchorch.core.summary import summary_text
+from airflow_provider_batchorch.hooks.batch_metrics import emit_metrics
 from airflow_provider_batchorch.hooks.batchorch import BatchorchHook
 from airflow_provider_batchorch.links.batch_execution import BatchExecutionLink
 
@@ -43,5 +44,6 @@ class GetBatchResultsOperator(AwsBaseOperator[BatchorchHook]):
         log = self.log.info if summary.status == "SUCCEEDED" else self.log.warning
         for line in summary_text(summary).splitlines():
             log("%s", line)
-        record_job(self.hook, config, execution_arn=self.execution_arn, summary=summary, context=context)
+        record_job(self.hook, config, execution_arn=self.execution_arn, summary=summary,
+                   dag_id=context["ti"].dag_id, run_id=context["run_id"], emit=emit_metrics)
         return summary.model_dump(mode="json")

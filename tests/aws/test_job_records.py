@@ -11,7 +11,6 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from airflow_provider_batchorch.aws import job_records
 from airflow_provider_batchorch.aws.batch_store import batch_prefix, save_profile
 from airflow_provider_batchorch.aws.job_records import (
     AwsJobSource,
@@ -51,10 +50,9 @@ def aws():
 
 
 @pytest.fixture
-def emitted(monkeypatch):
-    points = []
-    monkeypatch.setattr(job_records, "emit_metrics", points.extend)
-    return points
+def emitted():
+    """The metric points record_job hands to its ``emit`` (pass ``emit=emitted.extend``)."""
+    return []
 
 
 def start_batch(aws, batch_id: str = "b-1"):
@@ -93,8 +91,8 @@ def test_table_name_from_the_environment(aws, monkeypatch):
 
 def test_started_then_finished_each_recorded_and_counted_once(aws, emitted):
     config, arn = start_batch(aws)
-    context = {"ti": types.SimpleNamespace(dag_id="batch_orchestrator"), "run_id": "manual__1"}
-    started = record_job(aws, config, execution_arn=arn, progress_table="progress", context=context)
+    run = {"dag_id": "batch_orchestrator", "run_id": "manual__1"}
+    started = record_job(aws, config, execution_arn=arn, progress_table="progress", emit=emitted.extend, **run)
     assert (started.status, started.total_rows, started.chunk_count) == ("RUNNING", 10, 3)
     assert started.csv_size_bytes == len(CSV)
     assert (started.dag_id, started.run_id, started.progress_table) == ("batch_orchestrator", "manual__1", "progress")
@@ -102,14 +100,16 @@ def test_started_then_finished_each_recorded_and_counted_once(aws, emitted):
     assert {p.name for p in emitted} >= {"batchorch.jobs_started", "batchorch.csv_size_bytes"}
 
     emitted.clear()  # a retried execute_batch re-attaches to the same execution
-    assert record_job(aws, config, execution_arn=arn, progress_table="progress", context=context) == started
+    assert record_job(aws, config, execution_arn=arn, progress_table="progress", emit=emitted.extend,
+                      **run) == started
     assert emitted == []
 
     aws.sfn.stop_execution(executionArn=arn)  # ended (moto's executions have no interpreter here)
     summary = summarize_batch(config, [], execution_arn=arn, processing_seconds=3.0)
     summary = summary.model_copy(update={"rows_succeeded": 8, "rows_failed": 2, "status": "COMPLETED_WITH_ERRORS",
                                          "failure_reasons": {"boom": 2}})
-    finished = record_job(aws, config.model_dump(mode="json"), execution_arn=arn, summary=summary.model_dump())
+    finished = record_job(aws, config.model_dump(mode="json"), execution_arn=arn, summary=summary.model_dump(),
+                          emit=emitted.extend)
     assert (finished.status, finished.rows_processed, finished.failure_reasons) == ("COMPLETED_WITH_ERRORS", 10,
                                                                                    {"boom": 2})
     assert finished.run_id == "manual__1" and finished.finished_at is not None  # kept from the start record
@@ -117,14 +117,14 @@ def test_started_then_finished_each_recorded_and_counted_once(aws, emitted):
     assert {p.name for p in emitted} >= {"batchorch.jobs_finished", "batchorch.rows_failed", "batchorch.success_rate"}
 
     emitted.clear()  # a retried get_results
-    record_job(aws, config, execution_arn=arn, summary=summary)
+    record_job(aws, config, execution_arn=arn, summary=summary, emit=emitted.extend)
     assert emitted == []
 
 
 def test_finish_without_a_start_record_rebuilds_it(aws, emitted):
     config, arn = start_batch(aws, "b-late")
     summary = summarize_batch(config, [], execution_arn=arn, processing_seconds=1.0)
-    finished = record_job(aws, config, execution_arn=arn, summary=summary)
+    finished = record_job(aws, config, execution_arn=arn, summary=summary, emit=emitted.extend)
     assert finished.batch_id == "b-late" and finished.csv_size_bytes == len(CSV)
 
 
@@ -132,14 +132,14 @@ def test_a_record_that_cannot_be_written_never_fails_the_task(aws, emitted, capl
     config, _ = start_batch(aws)
     missing = "arn:aws:states:us-east-1:123456789012:execution:nope:nope"
     with caplog.at_level(logging.WARNING):
-        assert record_job(aws, config, execution_arn=missing) is None
+        assert record_job(aws, config, execution_arn=missing, emit=emitted.extend) is None
     assert "Could not keep the job record of batch b-1" in caplog.text
     assert emitted == []
 
 
 def test_live_record_reads_the_processors_counters(aws, emitted):
     config, arn = start_batch(aws)
-    started = record_job(aws, config, execution_arn=arn, progress_table="progress")
+    started = record_job(aws, config, execution_arn=arn, progress_table="progress", emit=emitted.extend)
     record_chunk_done(aws.dynamodb, "progress", config.batch_id, chunk=0, succeeded=3, failed=1)
     live = live_job_record(aws.sfn, aws.dynamodb, started)
     assert (live.status, live.rows_succeeded, live.rows_failed) == ("RUNNING", 3, 1)

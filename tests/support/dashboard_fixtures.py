@@ -27,8 +27,9 @@ def _clients(aws):
     return types.SimpleNamespace(s3=aws.client("s3"), sfn=aws.client("stepfunctions"), dynamodb=aws.client("dynamodb"))
 
 
-def _context(batch_id: str) -> dict:
-    return {"ti": types.SimpleNamespace(dag_id=DAG_ID), "run_id": f"manual__{batch_id}"}
+def _run(batch_id: str) -> dict:
+    """The ``dag_id`` and ``run_id`` the operators pass to ``record_job``."""
+    return {"dag_id": DAG_ID, "run_id": f"manual__{batch_id}"}
 
 
 @pytest.fixture(scope="session")
@@ -58,10 +59,10 @@ def _run_recorded(aws, csv_name: str, agent: str, batch_id: str, **request):
     config, summary = run_pipeline(clients.s3, clients.sfn, clients.dynamodb, aws.refs, batch_request,
                                    builtin_registry().get(agent), batch_id=batch_id, poll_seconds=0.3)
     started = record_job(clients, config, execution_arn=summary.execution_arn,
-                         progress_table=aws.refs.progress_table, context=_context(batch_id))
+                         progress_table=aws.refs.progress_table, **_run(batch_id))
     assert started is not None and started.status == "RUNNING"
     record = record_job(clients, config, execution_arn=summary.execution_arn, summary=summary,
-                        context=_context(batch_id))
+                        **_run(batch_id))
     assert record is not None
     return config, summary, record
 
@@ -90,7 +91,7 @@ def _start_running(aws, batch_id: str):
     arn, _ = start_or_attach_execution(clients.sfn, refs, config, stage_batch(clients.s3, config, profile.chunks),
                                        name=batch_id)
     record = record_job(clients, config, execution_arn=arn, progress_table=refs.progress_table,
-                        context=_context(batch_id))
+                        **_run(batch_id))
     record_chunk_done(clients.dynamodb, refs.progress_table, batch_id, chunk=0, succeeded=97, failed=3)
     record_partial(clients.dynamodb, refs.progress_table, batch_id, chunk=1, succeeded=60, failed=0)
     return config, record

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from airflow_provider_batchorch.aws.job_records import emit_metrics
+from airflow_provider_batchorch.hooks.batch_metrics import emit_metrics
 from airflow_provider_batchorch.core.metrics import MetricPoint
 
 pytest.importorskip("statsd", reason="Airflow's StatsD backend needs the statsd package (apache-airflow[statsd])")
