@@ -12,7 +12,7 @@ from airflow_provider_batchorch.aws.progress import read_progress
 from airflow_provider_batchorch.core.execution_status import SUCCEEDED, is_final
 from airflow_provider_batchorch.core.models import BatchConfig, Progress
 from airflow_provider_batchorch.core.progress import progress_line
-from airflow_provider_batchorch.triggers.aws_connection import AwsConnectionFields
+from airflow_provider_batchorch.triggers._aws_connection import AwsConnectionFields
 from airflow_provider_batchorch.hooks.batchorch import BatchorchHook
 
 class BatchExecutionTrigger(AwsConnectionFields, BaseTrigger):

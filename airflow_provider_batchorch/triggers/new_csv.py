@@ -16,7 +16,7 @@ from typing import Any
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 from airflow_provider_batchorch.aws.polling import apoll
 from airflow_provider_batchorch.core.s3_events import csv_uris_from_sqs_messages
-from airflow_provider_batchorch.triggers.aws_connection import AwsConnectionFields
+from airflow_provider_batchorch.triggers._aws_connection import AwsConnectionFields
 
 
 class NewCsvTrigger(AwsConnectionFields, BaseEventTrigger):

@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from airflow_provider_batchorch.aws.progress import record_partial
 from airflow_provider_batchorch.core.progress import format_duration, progress_line
-from airflow_provider_batchorch.triggers.aws_connection import AwsConnectionFields
+from airflow_provider_batchorch.triggers._aws_connection import AwsConnectionFields
 from airflow_provider_batchorch.triggers.batch_execution import BatchExecutionTrigger
 from airflow_provider_batchorch.triggers.new_csv import NewCsvTrigger
 from airflow_provider_batchorch.core.models import Progress
