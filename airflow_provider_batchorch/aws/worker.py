@@ -4,6 +4,11 @@ Order of effects for one chunk, chosen so that a worker killed at any point lose
 part CSV -> chunk summary -> progress (counted once per chunk) -> SendTaskSuccess -> delete the message.
 Until the message is deleted SQS redelivers it (after the visibility timeout) to another worker, which redoes the
 chunk and overwrites the same part.
+
+While it works on a chunk the worker keeps its message invisible and, when the message carries
+``heartbeat_seconds`` (the state machine's ``HeartbeatSeconds``), heartbeats the chunk's task: a chunk whose worker
+died stops heartbeating and its task times out (``States.HeartbeatTimeout``, retried, then the chunk's rows are
+written as CHUNK_FAILED) instead of waiting out its 24 h ``TimeoutSeconds`` once SQS gave up redelivering it.
 """
 
 from __future__ import annotations
@@ -51,6 +56,11 @@ AGENT_THREADS = 1024
 # chunks instead of the first poll taking ten (one of two workers did 54-74% of an LLM batch with ten).
 RECEIVE_AT_ONCE = 1
 RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 10}, max_pool_connections=64)
+# Keep-alive ticks (visibility extension and task heartbeat) per HeartbeatSeconds: a heartbeat or two may fail
+# (retried within each call as well) before the task times out.
+HEARTBEATS_PER_WINDOW = 4
+# What SendTaskHeartbeat/SendTaskSuccess/SendTaskFailure answer for a task that is no longer waiting for this token.
+GONE_TASK_ERRORS = ("TaskTimedOut", "InvalidToken", "TaskDoesNotExist")
 
 
 def worker_clients(*, endpoint_url: str | None = None, region: str | None = None) -> dict[str, Any]:
@@ -132,7 +142,15 @@ class ChunkWorker:
         body = json.loads(message["Body"])
         token = body["task_token"]
         chunk = ChunkSpec.model_validate(body["chunk"])
-        keep_alive = asyncio.create_task(self._keep_invisible(message["ReceiptHandle"]))
+        heartbeat_seconds = body.get("heartbeat_seconds")  # absent: a definition without HeartbeatSeconds
+        if heartbeat_seconds and not await asyncio.to_thread(self._heartbeat, token, chunk.chunk):
+            # A redelivered message whose task already timed out (its retry sent a new message): nothing waits for
+            # it. Not processing it also spares the worker a chunk that killed the ones it was delivered to.
+            log.warning("chunk %s: its task is no longer waiting (timed out or ended); message dropped", chunk.chunk)
+            await self._delete(message, chunk.chunk)
+            return
+        keep_alive = asyncio.create_task(self._keep_alive(message["ReceiptHandle"], token, chunk.chunk,
+                                                          heartbeat_seconds))
         try:
             try:
                 summary = await self.process_chunk(body["config_uri"], chunk)
@@ -160,13 +178,16 @@ class ChunkWorker:
             return
         finally:
             keep_alive.cancel()
+        await self._delete(message, chunk.chunk)
+
+    async def _delete(self, message: dict, chunk: int) -> None:
         # Not deleted (worker killed, or the delete failed): redelivered after the visibility timeout; the next
         # worker redoes the chunk, overwrites the same part, and finds the task token already answered.
         try:
             await asyncio.to_thread(self.sqs.delete_message, QueueUrl=self.queue_url,
                                     ReceiptHandle=message["ReceiptHandle"])
         except (BotoCoreError, ClientError) as exc:
-            log.warning("chunk %s: could not delete its message (%s); it will be redelivered", chunk.chunk, exc)
+            log.warning("chunk %s: could not delete its message (%s); it will be redelivered", chunk, exc)
 
     def _record_chunk_error(self, config_uri: str, chunk: int, message: str) -> None:
         prefix_uri = config_uri.rsplit("/", 1)[0]
@@ -180,14 +201,36 @@ class ChunkWorker:
         try:
             call(**kwargs)
         except ClientError as exc:  # already answered (a redelivered chunk) or the execution is gone
-            if exc.response["Error"]["Code"] not in ("TaskTimedOut", "InvalidToken", "TaskDoesNotExist"):
+            if exc.response["Error"]["Code"] not in GONE_TASK_ERRORS:
                 raise
             log.warning("task token no longer valid: %s", exc.response["Error"]["Code"])
 
-    async def _keep_invisible(self, receipt_handle: str) -> None:
+    def _heartbeat(self, token: str, chunk: int) -> bool:
+        """SendTaskHeartbeat; False when the task no longer waits for this token (timed out, or ended)."""
+        try:
+            self.sfn.send_task_heartbeat(taskToken=token)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in GONE_TASK_ERRORS:
+                return False
+            log.warning("chunk %s: heartbeat failed: %s", chunk, exc)
+        except BotoCoreError as exc:  # the next tick tries again before HeartbeatSeconds run out
+            log.warning("chunk %s: heartbeat failed: %s", chunk, exc)
+        return True
+
+    def keep_alive_interval(self, heartbeat_seconds: float | None) -> float:
+        """Seconds between two keep-alive ticks: a third of the visibility timeout, and a HEARTBEATS_PER_WINDOW-th
+        of the task's HeartbeatSeconds."""
+        interval = (self.visibility_seconds or CHUNK_VISIBILITY_SECONDS) / 3
+        if heartbeat_seconds:
+            interval = min(interval, heartbeat_seconds / HEARTBEATS_PER_WINDOW)
+        return interval
+
+    async def _keep_alive(self, receipt_handle: str, token: str, chunk: int, heartbeat_seconds: float | None) -> None:
+        """Until cancelled: keep the chunk's message invisible and, if its task has HeartbeatSeconds, heartbeat it."""
         seconds = self.visibility_seconds or CHUNK_VISIBILITY_SECONDS
+        interval = self.keep_alive_interval(heartbeat_seconds)
         while True:
-            await asyncio.sleep(seconds / 3)
+            await asyncio.sleep(interval)
             try:
                 await asyncio.to_thread(
                     self.sqs.change_message_visibility,
@@ -197,6 +240,10 @@ class ChunkWorker:
                 )
             except (BotoCoreError, ClientError) as exc:  # two more tries before the message becomes visible
                 log.warning("could not extend a chunk's visibility: %s", exc)
+            if heartbeat_seconds and not await asyncio.to_thread(self._heartbeat, token, chunk):
+                # Its retry (a new message) may already be on another worker; this answer will be refused.
+                log.warning("chunk %s: its task is no longer waiting (timed out); heartbeats stopped", chunk)
+                heartbeat_seconds = None
 
     async def process_chunk(self, config_uri: str, chunk: ChunkSpec) -> ChunkSummary:
         started_at = datetime.now(timezone.utc)

@@ -51,12 +51,23 @@ def describe_failure(exc: BaseException, timeout_seconds: float) -> RowFailure:
         return RowFailure(exc.code, exc.reason, f"{exc}; raise timeout_seconds or check the agent")
     if isinstance(exc, AgentRowError):
         return RowFailure(exc.code, exc.reason, str(exc))
+    if isinstance(exc, asyncio.CancelledError):  # raised by the agent itself (not our cancelling the row)
+        return RowFailure("AGENT_ERROR", "Agent raised CancelledError",
+                          "Agent raised asyncio.CancelledError, though nothing cancelled its call: an awaitable it "
+                          "used was cancelled (or it raised CancelledError itself); catch it inside the agent")
     if isinstance(exc, SystemExit):  # an in-process agent (isolation: none) that called sys.exit()
         return RowFailure(AgentCrashedError.code, "Agent tried to exit", f"Agent tried to exit: it called sys.exit({exc.code!r})")
     if not isinstance(exc, Exception):  # KeyboardInterrupt and the like, raised by the agent itself
         return RowFailure(AgentCrashedError.code, "Agent tried to exit", f"Agent tried to exit: it raised {type(exc).__name__}")
     name = type(exc).__name__
     return RowFailure("AGENT_ERROR", f"Agent raised {name}", f"Agent raised {name}: {exc}"[:1000])
+
+
+def _cancelled_from_outside() -> bool:
+    """Whether the running task was asked to cancel (``Task.cancel``): a CancelledError that comes with it is ours
+    to propagate; one without it came out of the agent's call."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 class RowProcessor:
@@ -102,7 +113,9 @@ class RowProcessor:
             outcome.input_tokens += result.input_tokens
             outcome.output_tokens += result.output_tokens
             output = self.validator.validate(result.output)
-        except (Exception, SystemExit, KeyboardInterrupt) as exc:  # noqa: BLE001 - recorded on its row, never raised
+        except (Exception, SystemExit, KeyboardInterrupt, asyncio.CancelledError) as exc:  # noqa: BLE001 - on its row
+            if isinstance(exc, asyncio.CancelledError) and _cancelled_from_outside():
+                raise  # our own cancellation (the worker shutting down, a lane given up): not the row's failure
             failure = describe_failure(exc, config.timeout_seconds)
             # An LLM that was re-asked and still failed has spent tokens all the same.
             outcome.input_tokens += getattr(exc, "input_tokens", 0)
