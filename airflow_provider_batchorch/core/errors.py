@@ -150,3 +150,10 @@ class AgentTimeoutError(AgentRowError):
     """The agent did not answer this row within the batch's ``timeout_seconds`` (a hang, a blocked event loop)."""
 
     code = "AGENT_TIMEOUT"
+
+
+class ConversationOwnerError(BatchorchError):
+    """A chat message in a thread that belongs to another Slack user or workspace: conversations are bound to
+    their owner like runs are (docs/security.md)."""
+
+    code = "CONVERSATION_NOT_YOURS"

@@ -109,7 +109,10 @@ class EmbeddedLauncher:
 
     def state(self, run_id: str) -> RunState:
         with self._lock:
-            child, log_path = self._children[run_id]
+            started = self._children.get(run_id)
+        if started is None:  # started by another process (a conversation continued after a restart)
+            return RunState("unknown", "this process did not start the run; its results in S3 tell its outcome")
+        child, log_path = started
         code = child.poll()
         if code is None:
             return RunState("running")

@@ -191,11 +191,12 @@ class BatchToolset:
         self._aws_ready()
         started_at = datetime.now(timezone.utc)
         run_id = self.launcher.trigger(batch_request.model_dump(mode="json"))
-        batch_id = execution_name(DAG_ID, run_id)
+        dag_id = getattr(self.launcher, "dag_id", DAG_ID)
+        batch_id = execution_name(dag_id, run_id)
         arn = execution_arn_for(self._state_machine_arn(), batch_id)
         with self._lock:
             self._started[arn] = StartedBatch(arn, run_id, batch_id, batch_request, started_at)
-        return ExecutionStarted(execution_arn=arn, status="RUNNING", start_time=_iso(started_at), dag_id=DAG_ID,
+        return ExecutionStarted(execution_arn=arn, status="RUNNING", start_time=_iso(started_at), dag_id=dag_id,
                                 dag_run_id=run_id, batch_id=batch_id, launcher=self.launcher.name)
 
     def monitor_batch_execution(self, request: ExecutionRef) -> ExecutionProgress:
@@ -250,6 +251,17 @@ class BatchToolset:
 
     TOOL_NAMES = ("analyze_csv_structure", "recommend_agents", "validate_agent_compatibility", "generate_batch_config",
                   "execute_batch_processor", "monitor_batch_execution", "get_batch_results", "explain_failures")
+
+    # --- the batches this toolset may monitor -------------------------------------------------------------------
+
+    def started_batches(self) -> list[StartedBatch]:
+        with self._lock:
+            return list(self._started.values())
+
+    def adopt(self, batch: StartedBatch) -> None:
+        """Monitor a batch started elsewhere (a conversation's earlier batch, from its store)."""
+        with self._lock:
+            self._started.setdefault(batch.execution_arn, batch)
 
     # --- helpers ------------------------------------------------------------------------------------------------
 

@@ -39,6 +39,8 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     error_body: dict[str, Any] | None = None
     delay: float | None = None  # seconds, instead of the server's latency
+    tool_calls: list[tuple[str, dict[str, Any]]] | None = None  # call these tools (a tool-using agent's turn)
+    text: str | None = None  # answer this message content even when tools are offered
 
 
 def answer(output: Any, *, delay: float | None = None) -> Reply:
@@ -204,11 +206,17 @@ class OpenAIStubServer:
             self.requests.append(request)
         return request
 
-    def _completion(self, body: dict[str, Any], output: Any) -> dict[str, Any]:
+    def _completion(self, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
+        output = reply.text if reply.text is not None else reply.output
         raw = output if isinstance(output, str) else json.dumps(output)
         message: dict[str, Any] = {"role": "assistant", "content": None}
         tools = body.get("tools") or []
-        if tools:
+        if reply.tool_calls:
+            message["tool_calls"] = [{"id": f"call_{next(self._ids)}", "type": "function",
+                                      "function": {"name": name, "arguments": json.dumps(arguments)}}
+                                     for name, arguments in reply.tool_calls]
+            finish = "tool_calls"
+        elif tools and reply.text is None:
             call_id = f"call_{next(self._ids)}"
             name = tools[0]["function"]["name"]
             message["tool_calls"] = [{"id": call_id, "type": "function", "function": {"name": name, "arguments": raw}}]
@@ -268,7 +276,7 @@ class OpenAIStubServer:
                 if reply.status != 200:
                     self._send(reply.status, reply.error_body or {"error": {"message": "error"}}, reply.headers)
                     return
-                self._send(200, server._completion(body, reply.output), reply.headers)
+                self._send(200, server._completion(body, reply), reply.headers)
 
         return Handler
 

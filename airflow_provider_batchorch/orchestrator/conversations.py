@@ -1,0 +1,117 @@
+"""A Slack thread is one conversation: its model messages and the batches it started, kept in S3 so a follow-up
+("why did 15 fail?", "retry the failed ones", "status") works after any Airflow component restarted.
+
+    store = S3ConversationStore(s3_client, bucket)
+    conversation = store.load(ConversationKey(team_id="T1", channel_id="C1", thread_ts="1700000000.000001"),
+                              user_id="U1")
+    ...
+    store.save(conversation)
+
+The object is ``s3://<bucket>/batchorch/conversations/<team>/<channel>/<thread_ts>.json``. A conversation is bound
+to the Slack user and workspace that started it, like runs are (docs/security.md): another user's message in the
+thread is refused (``ConversationOwnerError``) unless that user is an admin (``BATCHORCH_SLACK_ADMINS``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from airflow_provider_batchorch.core.errors import ConversationOwnerError
+from airflow_provider_batchorch.core.models import BatchRequest
+
+CONVERSATIONS_PREFIX = "batchorch/conversations/"
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+class ConversationKey(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    team_id: str = "local"
+    channel_id: str = "local"
+    thread_ts: str
+
+    def object_key(self) -> str:
+        parts = [_UNSAFE.sub("_", part) or "_" for part in (self.team_id, self.channel_id, self.thread_ts)]
+        return f"{CONVERSATIONS_PREFIX}{parts[0]}/{parts[1]}/{parts[2]}.json"
+
+
+class ConversationBatch(BaseModel):
+    """A batch the conversation started (what ``BatchToolset`` needs to monitor it from another process)."""
+
+    execution_arn: str
+    run_id: str
+    batch_id: str
+    dag_id: str
+    request: BatchRequest
+    started_at: datetime
+
+
+class Conversation(BaseModel):
+    key: ConversationKey
+    owner_user_id: str | None = None
+    owner_team_id: str | None = None
+    messages: list[Any] = Field(default_factory=list, description="pydantic-ai ModelMessagesTypeAdapter JSON.")
+    batches: list[ConversationBatch] = Field(default_factory=list)
+    updated_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+
+    def check_owner(self, user_id: str | None, team_id: str | None, admins: frozenset[str] = frozenset()) -> None:
+        """Refuse a message from anyone but the conversation's owner (or an admin)."""
+        if self.owner_user_id is None or (user_id and user_id in admins):
+            return
+        if user_id != self.owner_user_id or (self.owner_team_id and team_id != self.owner_team_id):
+            raise ConversationOwnerError(
+                "this thread's conversation belongs to another Slack user; it acts only on their batches.",
+                hint="Start your own request with the slash command (a new thread), or ask an admin "
+                     "(BATCHORCH_SLACK_ADMINS).")
+
+
+class ConversationStore(Protocol):
+    def load(self, key: ConversationKey, *, user_id: str | None = None, team_id: str | None = None,
+             admins: frozenset[str] = frozenset()) -> Conversation: ...
+
+    def save(self, conversation: Conversation) -> None: ...
+
+
+class S3ConversationStore:
+    """Conversations as JSON objects under ``batchorch/conversations/`` of the batch bucket."""
+
+    def __init__(self, s3, bucket: str) -> None:
+        self.s3 = s3
+        self.bucket = bucket
+
+    def load(self, key: ConversationKey, *, user_id: str | None = None, team_id: str | None = None,
+             admins: frozenset[str] = frozenset()) -> Conversation:
+        """The stored conversation (its owner checked), or a new one owned by ``user_id``."""
+        try:
+            body = self.s3.get_object(Bucket=self.bucket, Key=key.object_key())["Body"].read()
+        except self.s3.exceptions.NoSuchKey:
+            return Conversation(key=key, owner_user_id=user_id, owner_team_id=team_id)
+        conversation = Conversation.model_validate_json(body)
+        conversation.check_owner(user_id, team_id, admins)
+        return conversation
+
+    def save(self, conversation: Conversation) -> None:
+        conversation.updated_at = datetime.now(timezone.utc)
+        self.s3.put_object(Bucket=self.bucket, Key=conversation.key.object_key(),
+                           Body=conversation.model_dump_json().encode("utf-8"), ContentType="application/json")
+
+    def uri(self, key: ConversationKey) -> str:
+        return f"s3://{self.bucket}/{key.object_key()}"
+
+
+def messages_json(messages) -> list[Any]:
+    """pydantic-ai messages as plain JSON (``ModelMessagesTypeAdapter``)."""
+    from pydantic_ai.messages import ModelMessagesTypeAdapter
+
+    return json.loads(ModelMessagesTypeAdapter.dump_json(messages))
+
+
+def messages_from_json(data: list[Any]):
+    from pydantic_ai.messages import ModelMessagesTypeAdapter
+
+    return ModelMessagesTypeAdapter.validate_python(data)
