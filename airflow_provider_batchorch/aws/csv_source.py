@@ -5,6 +5,7 @@ opened -- is a ``CsvNotFoundError`` (``CSV_NOT_FOUND``): one line for the user, 
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from botocore.exceptions import ClientError, EndpointConnectionError
@@ -90,6 +91,28 @@ def analyze_s3_csv(s3, uri: str, *, chunk_rows: int = 100, encoding: str | None 
         raise error from None
     with obj["Body"] as body:
         return analyze_csv(body, uri=uri, size_bytes=obj["ContentLength"], chunk_rows=chunk_rows, encoding=encoding)
+
+
+HEAD_BYTES = 64 << 10
+
+
+def analyze_s3_csv_head(s3, uri: str, *, max_bytes: int = HEAD_BYTES, encoding: str | None = None) -> CsvProfile:
+    """The profile of the first rows of an S3 CSV: one ranged read of at most ``max_bytes``, cut after its last
+    whole line, so the columns, types and sample come without reading the file (row count and chunks describe
+    only that head). ``CsvNotFoundError`` when it cannot be read, ``CsvError`` when the head is no usable CSV."""
+    bucket, key = parse_s3_uri(uri)
+    try:
+        obj = s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{max_bytes - 1}")
+    except ClientError as exc:
+        error = _not_readable(uri, exc)
+        if error is None:
+            raise
+        raise error from None
+    with obj["Body"] as body:
+        head = body.read(max_bytes)
+    if len(head) >= max_bytes and (last_line_end := head.rfind(b"\n")) > 0:
+        head = head[: last_line_end + 1]
+    return analyze_csv(io.BytesIO(head), uri=uri, encoding=encoding)
 
 
 def read_range(s3, uri: str, start: int, end: int) -> bytes:

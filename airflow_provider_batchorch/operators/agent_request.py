@@ -8,14 +8,17 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow.sdk.bases.skipmixin import SkipMixin
+from botocore.exceptions import BotoCoreError, ClientError
 from airflow_provider_batchorch.aws.registry_table import load_configured_registry_table
 from airflow_provider_batchorch.core.s3_uri import parse_s3_uri
 from airflow_provider_batchorch.core.chat.replies import plan_message
 from airflow_provider_batchorch.aws.s3_text import s3_object_text
+from airflow_provider_batchorch.aws.csv_source import analyze_s3_csv_head
+from airflow_provider_batchorch.core.errors import BatchorchError
 from airflow_provider_batchorch.core.registry import AgentRegistry
 from airflow_provider_batchorch.core.registry_trust import RegistryTrust
 from airflow_provider_batchorch.agents.registry_loader import assemble_registry
-from airflow_provider_batchorch.core.chat.request_parser import parse_request
+from airflow_provider_batchorch.core.chat.request_parser import input_csv_uri, parse_request
 from airflow_provider_batchorch.core.chat.request_policy import (
     ParsedRequest,
     RequestDraft,
@@ -111,7 +114,20 @@ class AgentRequestOperator(AwsBaseOperator[BatchorchHook], SkipMixin):
                 return parse_request_with_llm(self.text, registry, policy, request_model(self.llm_conn_id))
             except Exception as error:  # the model is down or answers nonsense: the offline parser still works
                 self.log.warning("LLM request parsing failed (%s); using the offline parser", error)
-        return parse_request(self.text, registry, policy)
+        return parse_request(self.text, registry, policy, self.csv_columns(policy))
+
+    def csv_columns(self, policy: RequestPolicy) -> list[str]:
+        """The header of the CSV the request names (a ranged read of its head, only in an allowed bucket), so
+        its columns weigh in on the agent; ``[]`` when there is none or it cannot be read (the batch's own
+        analysis reports that)."""
+        uri = input_csv_uri(self.text, policy)
+        if uri is None:
+            return []
+        try:
+            return analyze_s3_csv_head(self.hook.s3, uri).columns
+        except (BatchorchError, BotoCoreError, ClientError) as error:
+            self.log.info("Choosing the agent without the columns of %s: %s", uri, error)
+            return []
 
     def retry_request(self, registry: AgentRegistry, policy: RequestPolicy) -> ParsedRequest:
         """The failed rows of the batch at ``retry_of`` as a new input, with its agent, mapping, fields and limits

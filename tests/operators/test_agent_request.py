@@ -149,3 +149,26 @@ def test_without_a_slack_connection_nothing_is_posted(aws_conn, monkeypatch, sla
     result = run(operator("enrich s3://batchorch-local/in/companies.csv", aws_conn.bucket,
                           SimpleNamespace(response_url=lambda name: None)))
     assert result["thread_ts"] is None and slack.calls == []
+
+
+def put_csv(aws_conn, text: str) -> str:
+    key = f"tests/chat/{uuid.uuid4().hex[:8]}/export.csv"
+    aws_conn.client("s3").put_object(Bucket=aws_conn.bucket, Key=key, Body=text.encode())
+    return f"s3://{aws_conn.bucket}/{key}"
+
+
+def test_a_vague_request_gets_the_menu_ordered_by_the_csv_columns(aws_conn, slack_conn):
+    uri = put_csv(aws_conn, "subject,body,customer_email\nRefund,I was charged twice,a@example.com\n")
+    ti = FakeTi()
+    op = in_a_dag(text=f"process {uri}", policy={"allowed_buckets": [aws_conn.bucket]}, channel="C1")
+    assert op.execute({"ti": ti, "run_id": "r"})["reason"] == "missing_agent"
+    question = ti.pushed["question"]["question"]
+    assert question.split("\n1. ")[1].startswith("*ticket-classifier-agent*")
+    assert "Provides: category, priority" in question and "body &lt;- 'body'" in question
+
+
+def test_the_csv_columns_choose_between_agents_the_words_fit(aws_conn, slack_conn):
+    rows = "".join(f"Company {n},company{n}.example,Berlin\n" for n in range(4000))  # more than the head read
+    uri = put_csv(aws_conn, "company_name,website,city\n" + rows)
+    result = run(operator(f"classify {uri}", aws_conn.bucket, slack_conn))
+    assert result["request"]["agent"] == "company-enrichment-agent"

@@ -8,6 +8,10 @@ goal). Columns match an input field by its name or a synonym as the mapping step
 case, punctuation and accents ignored), or, more loosely, when the column's words hold the field's words, with a
 few common equivalences (``url`` ~ ``website``, ``postcode`` ~ ``zip``, ...). Agents without structured output are
 not recommended: batch output needs it.
+
+``column_fit`` is the columns' part alone (coverage, then how exactly the columns name the inputs): the chat
+parser uses it to choose between agents the request's words already fit, and to order the menu it offers.
+Column names are data: they are only compared with input field names, never read as a goal or an agent name.
 """
 
 from __future__ import annotations
@@ -80,6 +84,7 @@ class Recommendation:
     missing_required: list[str] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
     version: str = ""
+    match_strength: float = 0.0  # summed strength of the matched columns (1.0 = the name the mapping step picks)
 
 
 def _match_strength(column: str, input_field: InputField) -> float:
@@ -100,17 +105,22 @@ def _match_strength(column: str, input_field: InputField) -> float:
 
 def match_columns(spec: AgentSpec, columns: list[str]) -> dict[str, str]:
     """Input field -> column, each column used once, strongest matches first (then field and column order)."""
+    return {name: column for name, (column, _) in _matches(spec, columns).items()}
+
+
+def _matches(spec: AgentSpec, columns: list[str]) -> dict[str, tuple[str, float]]:
+    """``match_columns`` with the strength of each match."""
     candidates = []
     for field_index, input_field in enumerate(spec.input_fields):
         for column_index, column in enumerate(columns):
             strength = _match_strength(column, input_field)
             if strength:
                 candidates.append((-strength, field_index, column_index, input_field.name, column))
-    matched: dict[str, str] = {}
+    matched: dict[str, tuple[str, float]] = {}
     used: set[str] = set()
-    for _, _, _, name, column in sorted(candidates):
+    for strength, _, _, name, column in sorted(candidates):
         if name not in matched and column not in used:
-            matched[name] = column
+            matched[name] = (column, -strength)
             used.add(column)
     return {f.name: matched[f.name] for f in spec.input_fields if f.name in matched}
 
@@ -143,8 +153,16 @@ def goal_similarity(spec: AgentSpec, goal: str) -> tuple[float, list[str]]:
     return len(hits) / len(wanted), hits
 
 
+def column_fit(spec: AgentSpec, columns: list[str]) -> tuple[float, float]:
+    """How well the columns feed the agent: (share of its required inputs they cover, summed match strength);
+    compare as a tuple, more is better."""
+    recommendation = recommend(spec, columns)
+    return recommendation.coverage, recommendation.match_strength
+
+
 def recommend(spec: AgentSpec, columns: list[str], goal: str = "") -> Recommendation:
-    matched = match_columns(spec, columns)
+    strengths = _matches(spec, columns)
+    matched = {name: column for name, (column, _) in strengths.items()}
     required = [f.name for f in spec.required_inputs]
     missing = [name for name in required if name not in matched]
     coverage = 1.0 if not required else (len(required) - len(missing)) / len(required)
@@ -166,6 +184,7 @@ def recommend(spec: AgentSpec, columns: list[str], goal: str = "") -> Recommenda
         missing_required=missing,
         reasons=reasons,
         version=spec.version,
+        match_strength=round(sum(strength for _, strength in strengths.values()), 4),
     )
 
 
@@ -178,3 +197,11 @@ def recommend_agents(
         key=lambda r: (-r.score, -r.coverage, r.agent),
     )
     return ranked[:limit] if limit is not None else ranked
+
+
+def rank_by_columns(specs: Iterable[AgentSpec], columns: list[str]) -> list[AgentSpec]:
+    """The agents ordered by ``column_fit``, best first; equal fits (and no columns) keep the given order."""
+    specs = list(specs)
+    if not columns:
+        return specs
+    return sorted(specs, key=lambda spec: tuple(-part for part in column_fit(spec, list(columns))))

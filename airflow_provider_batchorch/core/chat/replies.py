@@ -7,6 +7,10 @@ named ``<!channel>`` must not notify a whole channel.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from airflow_provider_batchorch.core.agent_spec import AgentSpec
+from airflow_provider_batchorch.core.chat.recommendation import match_columns
 from airflow_provider_batchorch.core.cost_estimate import CostEstimate
 from airflow_provider_batchorch.core.models import BatchRequest, BatchSummary, CsvProfile, Progress
 from airflow_provider_batchorch.core.progress import format_duration
@@ -22,6 +26,30 @@ def escape(text: object) -> str:
 
 def link(url: str | None, label: str) -> str:
     return f"<{url}|{escape(label)}>" if url else f"`{escape(label)}`"
+
+
+def agent_menu(agents: Sequence[AgentSpec], columns: Sequence[str] = ()) -> str:
+    """The options a request can choose from, numbered as given (best first): each agent's name and description,
+    what it provides (its output fields) and the input columns it needs; with the CSV's columns, which of them
+    would feed each input and which required input none does."""
+    return "\n".join(_menu_entry(number, spec, columns) for number, spec in enumerate(agents, 1))
+
+
+def _menu_entry(number: int, spec: AgentSpec, columns: Sequence[str]) -> str:
+    required = [f.name for f in spec.required_inputs]
+    optional = [f.name for f in spec.input_fields if f.name not in required]
+    needs = ", ".join(required) or "no particular column"
+    if optional:
+        needs += f" (optional: {', '.join(optional)})"
+    lines = [f"{number}. *{escape(spec.name)}*: {escape(spec.description)}",
+             f"   Provides: {escape(', '.join(spec.output_fields))}",
+             f"   Needs columns: {escape(needs)}"]
+    if columns:
+        matched = match_columns(spec, list(columns))
+        fit = ", ".join(f"{name} <- {column!r}" for name, column in matched.items()) or "no matching column"
+        missing = [name for name in required if name not in matched]
+        lines[-1] += f"; your CSV: {escape(fit)}" + (f", nothing for {escape(', '.join(missing))}" if missing else "")
+    return "\n".join(lines)
 
 
 def plan_message(request: BatchRequest, run_id: str, notes: list[str] | None = None) -> str:

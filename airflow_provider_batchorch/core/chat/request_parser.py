@@ -8,7 +8,11 @@ What it understands:
 - the CSV: ``s3://`` URIs, S3 ``https://`` URLs, Slack's ``<url|label>`` links, a bare ``companies.csv`` (looked
   for in the policy's default bucket); a URI after "save / write / output / results" is the output location;
 - the agent: its name or an alias ("ticket classifier", "score customers"), else the agent whose name,
-  capabilities and output fields best fit the goal words (``core.chat.recommendation``); a close tie is a question;
+  capabilities and output fields best fit the goal words (``core.chat.recommendation``); a close tie is a question.
+  With the input CSV's header (``columns``), when the words fit several agents about as well ("classify" fits
+  ticket classification, industry classification and product categories) the one the columns feed is chosen;
+  the columns never choose an agent the words do not fit, and a request that fits none gets the menu of the
+  compatible agents, best fed by the columns first;
 - numbers: "25 parallel workers", "concurrency 25", "10 at a time", "timeout 30s", "2 minutes per row",
   "chunks of 500 rows" (digits or words up to a hundred), read as written: "-5 parallel workers" is -5, "1e9" is
   a billion, "concurrency abc" is a number that cannot be read; the policy asks about each one out of range;
@@ -25,11 +29,14 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
+from airflow_provider_batchorch.core.errors import BatchorchError
 from airflow_provider_batchorch.core.mapping import normalize_name
-from airflow_provider_batchorch.core.chat.recommendation import goal_similarity, goal_words, words
+from airflow_provider_batchorch.core.s3_uri import parse_s3_uri
+from airflow_provider_batchorch.core.chat.recommendation import column_fit, goal_similarity, goal_words, words
 from airflow_provider_batchorch.core.registry import AgentRegistry, agent_key
 from airflow_provider_batchorch.core.chat.request_policy import (
     EXAMPLE_REQUEST,
@@ -43,6 +50,8 @@ from airflow_provider_batchorch.core.chat.request_policy import (
 MIN_GOAL_SCORE = 0.3  # share of the goal's words an agent must cover to be picked without asking
 MIN_GOAL_MARGIN = 0.2  # ... and by how much it must beat the runner-up
 NAME_WORD_BONUS = 0.25
+# Agents whose goal fit is within this of the best are "about as good" for the words: the CSV's columns choose.
+COLUMN_CHOICE_MARGIN = 0.5
 
 _NUMBER_WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
@@ -159,14 +168,37 @@ class _Text:
 
 
 def parse_request(
-    text: str, registry: AgentRegistry, policy: RequestPolicy | None = None
+    text: str, registry: AgentRegistry, policy: RequestPolicy | None = None, columns: Sequence[str] = ()
 ) -> ParsedRequest:
-    """The request as a validated ``BatchRequest``, or the clarifying question to ask."""
+    """The request as a validated ``BatchRequest``, or the clarifying question to ask.
+
+    :param columns: The header of the request's input CSV (``input_csv_uri``), when it could be read. Data, not
+        words of the request: it decides only between agents the words fit about as well, and orders the menu.
+    """
     policy = policy or RequestPolicy(allowed_buckets=["*"])
     text = clean_chat_text(text)
     if not text.strip():
         return ask("empty_request", f"What should I run? For example: {EXAMPLE_REQUEST}")
-    return finalize_draft(draft_from_text(text, registry, policy), registry, policy)
+    columns = list(columns)
+    return finalize_draft(draft_from_text(text, registry, policy, columns), registry, policy, columns)
+
+
+def input_csv_uri(text: str, policy: RequestPolicy) -> str | None:
+    """The ``s3://`` URI of the one input CSV the request names, if its bucket is allowed (a bare name is looked
+    for where the policy says); ``None`` otherwise. What may be read to choose the agent before parsing."""
+    draft = RequestDraft()
+    _read_locations(_Text(clean_chat_text(text)), draft)
+    uri = (draft.csv_uri or "").strip()
+    if not uri or draft.csv_candidates:
+        return None
+    uri = uri if uri.startswith("s3://") else policy.locate_bare_name(uri)
+    if uri is None:
+        return None
+    try:
+        bucket, key = parse_s3_uri(uri)
+    except BatchorchError:
+        return None
+    return uri if key and policy.bucket_allowed(bucket) else None
 
 
 def clean_chat_text(text: str) -> str:
@@ -176,7 +208,8 @@ def clean_chat_text(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").strip()
 
 
-def draft_from_text(text: str, registry: AgentRegistry, policy: RequestPolicy) -> RequestDraft:
+def draft_from_text(text: str, registry: AgentRegistry, policy: RequestPolicy,
+                    columns: Sequence[str] = ()) -> RequestDraft:
     source = _Text(text)
     draft = RequestDraft()
     _read_locations(source, draft)
@@ -189,7 +222,7 @@ def draft_from_text(text: str, registry: AgentRegistry, policy: RequestPolicy) -
     all_fields = bool(_ALL_FIELDS.search(source.remaining()))
     goal = source.remaining() + " " + " ".join(_file_words(uri) for uri in [draft.csv_uri or ""])
     agents = policy.usable_agents(registry)
-    agent, mention_spans = _read_agent(goal, registry, agents, draft)
+    agent, mention_spans = _read_agent(goal, registry, agents, draft, list(columns))
     if agent is None:
         return draft
     draft.agent = agent.name
@@ -456,7 +489,7 @@ def goal_fit(spec: AgentSpec, goal: str) -> float:
 
 
 def _read_agent(
-    goal: str, registry: AgentRegistry, agents: list[AgentSpec], draft: RequestDraft
+    goal: str, registry: AgentRegistry, agents: list[AgentSpec], draft: RequestDraft, columns: list[str]
 ) -> tuple[AgentSpec | None, list[tuple[int, int]]]:
     """The agent the request names, else the one its goal fits; ``None`` leaves the question to the policy."""
     named: dict[str, list[tuple[int, int]]] = {}
@@ -487,6 +520,9 @@ def _read_agent(
         return None, []
     best_score, best = ranked[0]
     close = [spec for score, spec in ranked if score > 0 and best_score - score < MIN_GOAL_MARGIN]
+    fed = _fed_by_columns(ranked, columns)
+    if fed is not None:
+        best, close = fed, [fed]
     if len(close) > 1:
         draft.agent_candidates = [spec.name for spec in close]
         return None, []
@@ -494,3 +530,19 @@ def _read_agent(
         draft.agent = best.name
         return None, []
     return best, []
+
+
+def _fed_by_columns(ranked: list[tuple[float, AgentSpec]], columns: list[str]) -> AgentSpec | None:
+    """Among the agents the words fit about as well as the best (at least ``MIN_GOAL_SCORE``, within
+    ``COLUMN_CHOICE_MARGIN``), the one the columns feed: every required input has a column, and its
+    ``column_fit`` beats every other's. ``None`` when there are no columns, one such agent, or no clear winner."""
+    if not columns:
+        return None
+    best_score = ranked[0][0]
+    fitting = [spec for score, spec in ranked if score >= MIN_GOAL_SCORE and best_score - score < COLUMN_CHOICE_MARGIN]
+    if len(fitting) < 2:
+        return None
+    fits = sorted(((column_fit(spec, columns), spec) for spec in fitting), key=lambda pair: pair[0], reverse=True)
+    (top_fit, top), (runner_up_fit, _) = fits[0], fits[1]
+    coverage, _ = top_fit
+    return top if coverage == 1.0 and top_fit > runner_up_fit else None

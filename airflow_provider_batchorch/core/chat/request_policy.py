@@ -21,11 +21,14 @@ from __future__ import annotations
 
 import difflib
 import os
+from collections.abc import Sequence
 from typing import Annotated, Literal, Mapping, Union
 
 from pydantic import BaseModel, Field, StrictFloat, StrictInt, ValidationError
 
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
+from airflow_provider_batchorch.core.chat.recommendation import rank_by_columns
+from airflow_provider_batchorch.core.chat.replies import agent_menu
 from airflow_provider_batchorch.core.errors import BatchorchError, InvalidConfError
 from airflow_provider_batchorch.core.mapping import normalize_name, select_output_fields
 from airflow_provider_batchorch.core.models import BatchRequest
@@ -100,6 +103,14 @@ class RequestPolicy(BaseModel):
         buckets = [*self.allowed_buckets, *([self.default_bucket] if self.default_bucket else [])]
         return ", ".join(f"s3://{b}" for b in dict.fromkeys(buckets)) or "(none configured)"
 
+    def locate_bare_name(self, name: str) -> str | None:
+        """``companies.csv`` as ``s3://<default bucket>/<default prefix>companies.csv``; ``None`` without a default
+        bucket or for a path (``export/tickets.csv``: where is it?)."""
+        if not self.default_bucket or "/" in name.strip("/"):
+            return None
+        prefix = self.default_prefix.strip("/")
+        return f"s3://{self.default_bucket}/{prefix + '/' if prefix else ''}{name}"
+
     def output_rules(self) -> OutputRules:
         """Outputs go only to the buckets chat requests may use (the default bucket included)."""
         buckets = [*self.allowed_buckets, *([self.default_bucket] if self.default_bucket else [])]
@@ -162,13 +173,15 @@ def _bucket_and_key(uri: str) -> tuple[str, str]:
         return "", ""
 
 
-def _agent_menu(agents: list[AgentSpec]) -> str:
-    return "\n".join(f"{n}. {spec.name}: {spec.description}" for n, spec in enumerate(agents, 1))
+def finalize_draft(draft: RequestDraft, registry: AgentRegistry, policy: RequestPolicy,
+                   columns: Sequence[str] = ()) -> ParsedRequest:
+    """Apply the policy to a draft: a ``BatchRequest`` the batch DAG accepts, or a question.
 
-
-def finalize_draft(draft: RequestDraft, registry: AgentRegistry, policy: RequestPolicy) -> ParsedRequest:
-    """Apply the policy to a draft: a ``BatchRequest`` the batch DAG accepts, or a question."""
+    :param columns: The input CSV's header, when it was read: a question about the agent offers the agents best
+        fed by these columns first (they order the menu, never pick the agent).
+    """
     notes: list[str] = []
+    columns = list(columns)
     if draft.clarifying_question:
         return ask("invalid_request", draft.clarifying_question)
     if len(draft.csv_candidates) > 1:
@@ -181,7 +194,7 @@ def finalize_draft(draft: RequestDraft, registry: AgentRegistry, policy: Request
     if isinstance(numbers, ParsedRequest):
         return numbers
     agents = policy.usable_agents(registry)
-    agent = _resolve_agent(draft, registry, agents)
+    agent = _resolve_agent(draft, registry, agents, columns)
     if isinstance(agent, ParsedRequest):
         return agent
     csv_uri = _resolve_csv(draft, policy, agent)
@@ -258,7 +271,12 @@ def _checked_numbers(draft: RequestDraft, policy: RequestPolicy) -> dict[str, ob
     return values
 
 
-def _resolve_agent(draft: RequestDraft, registry: AgentRegistry, agents: list[AgentSpec]) -> AgentSpec | ParsedRequest:
+def _menu(options: list[AgentSpec], columns: list[str]) -> str:
+    return agent_menu(rank_by_columns(options, columns), columns)
+
+
+def _resolve_agent(draft: RequestDraft, registry: AgentRegistry, agents: list[AgentSpec],
+                   columns: list[str]) -> AgentSpec | ParsedRequest:
     allowed = {spec.name for spec in agents}
     if draft.agent:
         if draft.agent not in registry:
@@ -266,19 +284,19 @@ def _resolve_agent(draft: RequestDraft, registry: AgentRegistry, agents: list[Ag
             close = difflib.get_close_matches(agent_key(draft.agent), list(names), n=1, cutoff=0.75)
             hint = f" Did you mean {names[close[0]]}?" if close else ""
             return ask("unknown_agent", f"I don't know the agent '{draft.agent}'.{hint} "
-                       f"I can use:\n{_agent_menu(agents)}")
+                       f"I can use:\n{_menu(agents, columns)}")
         spec = registry.get(draft.agent)
         if spec.name not in allowed:
             reason = "doesn't have structured output" if not spec.is_structured else "isn't enabled for chat requests"
-            return ask("agent_not_allowed", f"The agent '{spec.name}' {reason}. I can use:\n{_agent_menu(agents)}")
+            return ask("agent_not_allowed", f"The agent '{spec.name}' {reason}. I can use:\n{_menu(agents, columns)}")
         return spec
     candidates = [registry.get(name) for name in draft.agent_candidates if name in registry]
     candidates = [spec for spec in candidates if spec.name in allowed]
     if len(candidates) > 1:
-        return ask("ambiguous_agent", "Which agent should process the rows?\n" + _agent_menu(candidates)
+        return ask("ambiguous_agent", "Which agent should process the rows?\n" + _menu(candidates, columns)
                    + "\nSay the agent's name in your request.")
-    return ask("missing_agent", "What would you like to do with the rows? With structured output I can use:\n"
-               + _agent_menu(agents) + f"\nFor example: {EXAMPLE_REQUEST}")
+    return ask("missing_agent", "What would you like to do with the rows? Available options with structured "
+               "output support:\n" + _menu(agents, columns) + f"\nSay which one, for example: {EXAMPLE_REQUEST}")
 
 
 def _resolve_csv(draft: RequestDraft, policy: RequestPolicy, agent: AgentSpec) -> str | ParsedRequest:
@@ -288,9 +306,10 @@ def _resolve_csv(draft: RequestDraft, policy: RequestPolicy, agent: AgentSpec) -
         return ask("missing_csv", f"{doing}Which CSV should I process? Give its S3 URI, e.g. "
                    f"s3://{policy.default_bucket or 'my-bucket'}/companies.csv.")
     if not uri.startswith("s3://"):
-        if not policy.default_bucket or "/" in uri.strip("/"):
+        located = policy.locate_bare_name(uri)
+        if located is None:
             return ask("csv_location", f"{doing}Where is {uri}? Give its S3 URI, e.g. s3://my-bucket/{uri.split('/')[-1]}.")
-        uri = f"s3://{policy.default_bucket}/{policy.default_prefix.strip('/') + '/' if policy.default_prefix.strip('/') else ''}{uri}"
+        uri = located
     bucket, key = _bucket_and_key(uri)
     if not bucket or not key:
         return ask("csv_location", f"{doing}{uri} names no file: give s3://bucket/path/file.csv.")
