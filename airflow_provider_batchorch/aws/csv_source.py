@@ -80,15 +80,20 @@ def analyze_local_csv(path: str | Path, *, chunk_rows: int = 100, encoding: str 
                            encoding=encoding)
 
 
-def analyze_s3_csv(s3, uri: str, *, chunk_rows: int = 100, encoding: str | None = None) -> CsvProfile:
+def _get_csv_object(s3, uri: str, **get_object_args) -> dict:
+    """``s3.get_object`` of the CSV at ``uri``; ``CsvNotFoundError`` when it cannot be read (see ``_not_readable``)."""
     bucket, key = parse_s3_uri(uri)
     try:
-        obj = s3.get_object(Bucket=bucket, Key=key)
+        return s3.get_object(Bucket=bucket, Key=key, **get_object_args)
     except ClientError as exc:
         error = _not_readable(uri, exc)
         if error is None:
             raise
         raise error from None
+
+
+def analyze_s3_csv(s3, uri: str, *, chunk_rows: int = 100, encoding: str | None = None) -> CsvProfile:
+    obj = _get_csv_object(s3, uri)
     with obj["Body"] as body:
         return analyze_csv(body, uri=uri, size_bytes=obj["ContentLength"], chunk_rows=chunk_rows, encoding=encoding)
 
@@ -100,14 +105,7 @@ def analyze_s3_csv_head(s3, uri: str, *, max_bytes: int = HEAD_BYTES, encoding: 
     """The profile of the first rows of an S3 CSV: one ranged read of at most ``max_bytes``, cut after its last
     whole line, so the columns, types and sample come without reading the file (row count and chunks describe
     only that head). ``CsvNotFoundError`` when it cannot be read, ``CsvError`` when the head is no usable CSV."""
-    bucket, key = parse_s3_uri(uri)
-    try:
-        obj = s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{max_bytes - 1}")
-    except ClientError as exc:
-        error = _not_readable(uri, exc)
-        if error is None:
-            raise
-        raise error from None
+    obj = _get_csv_object(s3, uri, Range=f"bytes=0-{max_bytes - 1}")
     with obj["Body"] as body:
         head = body.read(max_bytes)
     if len(head) >= max_bytes and (last_line_end := head.rfind(b"\n")) > 0:
