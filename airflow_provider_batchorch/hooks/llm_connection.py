@@ -12,3 +12,23 @@ def connection_credentials(conn_id: str) -> tuple[str | None, str | None, str | 
     connection = BaseHook.get_connection(conn_id)
     extra = connection.extra_dejson or {}
     return extra.get("model") or None, connection.host or None, connection.password or None
+
+
+CHAT_LLM_CONN_ENV = "BATCHORCH_CHAT_LLM_CONN_ID"
+DEFAULT_LLM_CONN_ID = "pydanticai_default"
+
+
+def configured_llm_conn_id(explicit: str | None = None, environ=None) -> str | None:
+    """The chat's LLM connection: ``explicit``, else ``BATCHORCH_CHAT_LLM_CONN_ID`` (``none`` turns it off), else
+    ``pydanticai_default`` when that connection exists; ``None``: the offline parser."""
+    import os
+
+    environ = os.environ if environ is None else environ
+    chosen = explicit or environ.get(CHAT_LLM_CONN_ENV)
+    if chosen:
+        return None if chosen.strip().lower() in ("none", "off", "") else chosen.strip()
+    try:
+        connection_credentials(DEFAULT_LLM_CONN_ID)
+    except Exception:  # no such connection (AirflowNotFoundException): the offline parser
+        return None
+    return DEFAULT_LLM_CONN_ID

@@ -95,14 +95,22 @@ def orchestrator_model(*, conn_id: str | None = None, base_url: str | None = Non
     return build_model(invocation, credentials, {})
 
 
+PIPELINE_INSTRUCTIONS = """In this chat, execute_batch_processor queues the batch for this chat run: it starts after your reply (after a
+human's approval when it is large or costly) and its progress and results are posted in the thread. After
+starting it, do not monitor it: reply with what will run (CSV, agent, fields, settings) and stop.
+"""
+
+
 def build_orchestrator_agent(model, toolset: BatchToolset, *,
-                             on_progress: Callable[[ExecutionProgress], None] | None = None):
+                             on_progress: Callable[[ExecutionProgress], None] | None = None,
+                             extra_instructions: str | None = None):
     """The pydantic-ai ``Agent`` with the toolset's tools; a tool's refusal or error is the tool's answer (the
     model explains it), not the end of the turn."""
     from pydantic_ai import Agent, Tool
 
     tools = [Tool(_answering_errors(tool, on_progress), name=tool.__name__) for tool in plain_tools(toolset)]
-    return Agent(model, instructions=SYSTEM_PROMPT, tools=tools, output_type=str, name="batch-orchestrator-agent")
+    instructions = SYSTEM_PROMPT + ("\n" + extra_instructions if extra_instructions else "")
+    return Agent(model, instructions=instructions, tools=tools, output_type=str, name="batch-orchestrator-agent")
 
 
 def _answering_errors(tool: Callable[..., BaseModel], on_progress) -> Callable[..., Any]:
@@ -139,7 +147,8 @@ class ChatOrchestrator:
     """One conversation turn at a time; the thread's history and batches live in ``store``."""
 
     def __init__(self, toolset: BatchToolset, store: ConversationStore, model, *, slack=None,
-                 admins: frozenset[str] = frozenset()) -> None:
+                 admins: frozenset[str] = frozenset(), extra_instructions: str | None = None) -> None:
+        self.extra_instructions = extra_instructions
         self.toolset = toolset
         self.store = store
         self.model = model
@@ -169,7 +178,8 @@ class ChatOrchestrator:
                 last_progress.append(text)
                 thread.post(text, fallback_to_command=False)
 
-        agent = build_orchestrator_agent(self.model, self.toolset, on_progress=post_progress)
+        agent = build_orchestrator_agent(self.model, self.toolset, on_progress=post_progress,
+                                         extra_instructions=self.extra_instructions)
         history = messages_from_json(conversation.messages) if conversation.messages else None
         result = agent.run_sync(_with_batches(message.text, conversation), message_history=history)
         reply = result.output

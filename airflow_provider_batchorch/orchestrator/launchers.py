@@ -135,6 +135,34 @@ class EmbeddedLauncher:
                 child.kill()
 
 
+class ChatPipelineLauncher:
+    """The chat DAG's own pipeline as the launcher: ``trigger`` hands the checked request to the tasks after
+    ``agent_request`` (approval when the batch is large or costly, execute, progress and results in the thread)
+    instead of starting another DAG run. One batch per chat message."""
+
+    name = "chat-pipeline"
+
+    def __init__(self, dag_id: str, run_id: str) -> None:
+        self.dag_id = dag_id
+        self.run_id = run_id
+        self.conf: dict[str, Any] | None = None
+
+    def trigger(self, conf: dict[str, Any]) -> str:
+        if self.conf is not None:
+            from airflow_provider_batchorch.core.errors import BatchorchError
+
+            raise BatchorchError("this message already started a batch.",
+                                 hint="Tell the user it is running; start another with a new message.")
+        self.conf = conf
+        return self.run_id
+
+    def state(self, run_id: str) -> RunState:
+        if run_id == self.run_id:
+            return RunState("queued", "the batch starts when this reply is posted (after a human's approval "
+                                      "when it is large or costly); its progress and results follow in the thread")
+        return RunState("unknown", "an earlier chat run; its results in S3 tell its outcome")
+
+
 def manual_run_id(moment: datetime) -> str:
     """The run id ``dag.test(logical_date=moment, run_after=moment)`` gives its run (Airflow's own rule)."""
     from airflow.utils.types import DagRunType
