@@ -15,15 +15,8 @@ from pydantic_ai import Agent
 from pydantic_ai.models import Model
 
 from airflow_provider_batchorch.core.registry import AgentRegistry
-from airflow_provider_batchorch.core.chat.request_parser import clean_chat_text, numbers_in
-from airflow_provider_batchorch.core.chat.request_policy import (
-    EXAMPLE_REQUEST,
-    ParsedRequest,
-    RequestDraft,
-    RequestPolicy,
-    ask,
-    finalize_draft,
-)
+from airflow_provider_batchorch.core.chat.request_parser import numbers_in, parse_chat_text
+from airflow_provider_batchorch.core.chat.request_policy import ParsedRequest, RequestDraft, RequestPolicy
 
 REQUEST_BEGIN = "<<<USER_REQUEST>>>"
 REQUEST_END = "<<<END_USER_REQUEST>>>"
@@ -98,7 +91,5 @@ def grounded(draft: RequestDraft, text: str) -> RequestDraft:
 def parse_request_with_llm(
     text: str, registry: AgentRegistry, policy: RequestPolicy, model: Model | str
 ) -> ParsedRequest:
-    text = clean_chat_text(text)
-    if not text:
-        return ask("empty_request", f"What should I run? For example: {EXAMPLE_REQUEST}")
-    return finalize_draft(grounded(draft_with_llm(text, registry, policy, model), text), registry, policy)
+    return parse_chat_text(text, lambda cleaned: grounded(draft_with_llm(cleaned, registry, policy, model), cleaned),
+                           registry, policy)

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
@@ -176,11 +176,19 @@ def parse_request(
         words of the request: it decides only between agents the words fit about as well, and orders the menu.
     """
     policy = policy or RequestPolicy(allowed_buckets=["*"])
-    text = clean_chat_text(text)
-    if not text.strip():
-        return ask("empty_request", f"What should I run? For example: {EXAMPLE_REQUEST}")
     columns = list(columns)
-    return finalize_draft(draft_from_text(text, registry, policy, columns), registry, policy, columns)
+    return parse_chat_text(text, lambda cleaned: draft_from_text(cleaned, registry, policy, columns), registry,
+                           policy, columns)
+
+
+def parse_chat_text(text: str, draft: Callable[[str], RequestDraft], registry: AgentRegistry,
+                    policy: RequestPolicy, columns: Sequence[str] = ()) -> ParsedRequest:
+    """Chat text without its Slack markup, drafted by ``draft`` and put through the policy (``finalize_draft``);
+    an empty request is asked what to run. The offline parser's and the LLM's (``agents.llm_request_parser``)."""
+    text = clean_chat_text(text)
+    if not text:
+        return ask("empty_request", f"What should I run? For example: {EXAMPLE_REQUEST}")
+    return finalize_draft(draft(text), registry, policy, columns)
 
 
 def input_csv_uri(text: str, policy: RequestPolicy) -> str | None:
