@@ -16,6 +16,8 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import os
+import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -162,7 +164,7 @@ class ChatOrchestrator:
         if message.thread_ts is None:
             who = f"<@{message.user_id}>" if message.user_id else "Someone"
             thread.post(f"{who} asked: {message.text}", fallback_to_command=False)
-        thread_ts = thread.thread_ts or message.thread_ts or "local"
+        thread_ts = thread.thread_ts or message.thread_ts or f"{time.time():.6f}"  # no Slack: a new local thread
         key = ConversationKey(team_id=message.team_id or "local", channel_id=message.channel_id or "local",
                               thread_ts=thread_ts)
         conversation = self.store.load(key, user_id=message.user_id, team_id=message.team_id, admins=self.admins)
@@ -191,6 +193,19 @@ class ChatOrchestrator:
                                  if batch.execution_arn not in known]
         self.store.save(conversation)
         return TurnResult(reply=reply, thread_ts=thread_ts, conversation=conversation)
+
+
+def orchestrator_from_env(model, *, slack=None) -> ChatOrchestrator:
+    """A ``ChatOrchestrator`` over ``BatchToolset.from_env()`` (the embedded default when no AWS is configured),
+    conversations in ``BATCHORCH_CONVERSATIONS_BUCKET``, else the policy's default bucket, else the embedded one."""
+    from airflow_provider_batchorch.orchestrator.conversations import S3ConversationStore
+
+    toolset = BatchToolset.from_env()
+    embedded_bucket = toolset.aws_ready()
+    bucket = os.environ.get("BATCHORCH_CONVERSATIONS_BUCKET") or toolset.policy.default_bucket or embedded_bucket
+    if not bucket:
+        raise BatchorchError("no bucket for the conversations.", hint="Set BATCHORCH_CONVERSATIONS_BUCKET.")
+    return ChatOrchestrator(toolset, S3ConversationStore(toolset.client("s3"), bucket), model, slack=slack)
 
 
 def _with_batches(text: str, conversation: Conversation) -> str:

@@ -300,9 +300,16 @@ class BatchToolset:
         default_rows = BatchRequest.model_fields["chunk_rows"].default
         return analyze_s3_csv(self._client("s3"), uri, chunk_rows=chunk_rows or default_rows)
 
+    def aws_ready(self) -> str | None:
+        """Start the embedded AWS if this toolset runs it; returns its bucket then (else ``None``)."""
+        return self._embedded_aws.ensure() if self._embedded_aws is not None else None
+
+    def client(self, service: str):
+        """The boto3 client the tools use for ``service``."""
+        return self._client(service)
+
     def _aws_ready(self) -> None:
-        if self._embedded_aws is not None:
-            self._embedded_aws.ensure()
+        self.aws_ready()
 
     def _batch(self, execution_arn: str) -> StartedBatch:
         with self._lock:
