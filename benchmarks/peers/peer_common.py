@@ -8,13 +8,14 @@ line: rows, seconds of its processing loop, rows/s, and the CPU seconds the proc
 from __future__ import annotations
 
 import argparse
+import asyncio
 import csv
 import json
 import resource
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 PROMPT = "Classify the company described below. Answer its row_id (copied as it is), a label and a score."
 SCHEMA: dict[str, Any] = {
@@ -25,6 +26,13 @@ SCHEMA: dict[str, Any] = {
 }
 API_KEY = "sk-fake-benchmark-key"
 MODEL = "fake-model"
+# What pydantic-ai's OpenAI model sends for tool output: one function tool with the schema, ``tool_choice: required``.
+TOOLS = [
+    {
+        "type": "function",
+        "function": {"name": "final_result", "description": "The final response", "parameters": SCHEMA, "strict": True},
+    }
+]
 
 
 def parse_args(description: str) -> argparse.Namespace:
@@ -43,6 +51,30 @@ def read_rows(path: Path) -> list[dict[str, str]]:
 
 def user_prompt(row: dict[str, str]) -> str:
     return f"{PROMPT}\n\n{row['text']}"
+
+
+def tool_request(row: dict[str, str]) -> dict[str, Any]:
+    """The chat-completions request body for one row (see ``TOOLS``)."""
+    return {
+        "model": MODEL,
+        "messages": [{"role": "user", "content": user_prompt(row)}],
+        "tools": TOOLS,
+        "tool_choice": "required",
+    }
+
+
+async def in_lanes(rows: list[dict[str, str]], concurrency: int,
+                   answer: Callable[[dict[str, str]], Awaitable[Any]]) -> list[Any]:
+    """``answer`` of every row, in input order: ``concurrency`` lanes, each taking the next row when it is free."""
+    outputs: list[Any] = [None] * len(rows)
+    next_index = iter(range(len(rows)))
+
+    async def lane() -> None:
+        for index in next_index:
+            outputs[index] = await answer(rows[index])
+
+    await asyncio.gather(*(lane() for _ in range(concurrency)))
+    return outputs
 
 
 def cpu_seconds() -> float:

@@ -1,7 +1,7 @@
 """The network's limit: asyncio + one aiohttp session, C requests in flight, a JSON Schema check of each answer.
 
-The request is what pydantic-ai's OpenAI model sends for tool output (one function tool with the schema,
-``tool_choice: required``); the answer's tool-call arguments are parsed and validated (jsonschema, compiled once).
+The request is what pydantic-ai's OpenAI model sends for tool output (``peer_common.TOOLS``); the answer's
+tool-call arguments are parsed and validated (jsonschema, compiled once).
 """
 
 from __future__ import annotations
@@ -13,41 +13,24 @@ from typing import Any
 import aiohttp
 import jsonschema
 
-from peer_common import API_KEY, MODEL, SCHEMA, measure, parse_args, user_prompt
-
-TOOLS = [
-    {
-        "type": "function",
-        "function": {"name": "final_result", "description": "The final response", "parameters": SCHEMA, "strict": True},
-    }
-]
+from peer_common import API_KEY, SCHEMA, in_lanes, measure, parse_args, tool_request
 
 
 async def run(rows: list[dict[str, str]], base_url: str, concurrency: int) -> list[Any]:
     validator = jsonschema.Draft202012Validator(SCHEMA)
-    outputs: list[Any] = [None] * len(rows)
-    next_index = iter(range(len(rows)))
     url = base_url.rstrip("/") + "/chat/completions"
     headers = {"Authorization": f"Bearer {API_KEY}"}
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
 
-        async def lane() -> None:
-            for index in next_index:
-                body = {
-                    "model": MODEL,
-                    "messages": [{"role": "user", "content": user_prompt(rows[index])}],
-                    "tools": TOOLS,
-                    "tool_choice": "required",
-                }
-                async with session.post(url, json=body) as response:
-                    answer = await response.json()
-                arguments = json.loads(answer["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"])
-                validator.validate(arguments)
-                outputs[index] = arguments
+        async def answer(row: dict[str, str]) -> Any:
+            async with session.post(url, json=tool_request(row)) as response:
+                body = await response.json()
+            arguments = json.loads(body["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"])
+            validator.validate(arguments)
+            return arguments
 
-        await asyncio.gather(*(lane() for _ in range(concurrency)))
-    return outputs
+        return await in_lanes(rows, concurrency, answer)
 
 
 def main() -> None:
