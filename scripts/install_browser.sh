@@ -8,11 +8,6 @@ if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null
   exit 0
 fi
 
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-  SUDO="sudo"
-fi
-
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core
+. "$(dirname "$0")/apt_install.sh"
+apt_install chromium fonts-dejavu-core
 chromium --version
