@@ -24,11 +24,12 @@ import pytest
 from airflow_provider_batchorch.aws.batch_store import get_bytes
 from airflow_provider_batchorch.aws.pipeline import wait_for_execution
 from airflow_provider_batchorch.aws.processor import ProcessorNames
-from airflow_provider_batchorch.aws.results import CHUNK_FAILED_CODE, assemble_results
+from airflow_provider_batchorch.aws.results import assemble_results
 from airflow_provider_batchorch.core.models import ChunkSpec
 from airflow_provider_batchorch.core.s3_uri import join_uri
 from tests.chaos.helpers import put_csv, read_output, start_batch, workers
 from tests.support import agents
+from tests.support.chunk_failure import assert_only_chunk_failed
 from tests.support.fault_proxy import FaultProxy
 
 pytestmark = pytest.mark.timeout(180)
@@ -148,16 +149,9 @@ def test_a_chunk_whose_worker_always_fails_ends_the_batch_with_every_row(own_aws
                            poll_seconds=0.3, timeout_seconds=90)
     assert proxy.denied == 4
     summary = assemble_results(s3, aws.client("stepfunctions"), config, arn)
-    rows = read_output(s3, summary.output_csv_uri)
-    assert [row["id"] for row in rows] == [str(i) for i in range(20)]
-    assert [row["text"] for row in rows] == texts
-    failed = [row for row in rows if row["_status"] == "FAILED"]
-    assert [row["id"] for row in failed] == ["5", "6", "7", "8", "9"]
-    assert all(row["_error_code"] == CHUNK_FAILED_CODE for row in failed)
+    failed = assert_only_chunk_failed(read_output(s3, summary.output_csv_uri), texts, ["5", "6", "7", "8", "9"])
     assert "AccessDenied" in failed[0]["_error_message"] and "retry-failed" in failed[0]["_error_message"]
     assert all(row["upper"] == "" for row in failed)
-    assert all(row["_status"] == "SUCCEEDED" and row["upper"] == row["text"].upper()
-               for row in rows if row["id"] not in {"5", "6", "7", "8", "9"})
     assert (summary.status, summary.rows_succeeded, summary.rows_failed) == ("COMPLETED_WITH_ERRORS", 15, 5)
 
 

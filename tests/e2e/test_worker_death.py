@@ -18,11 +18,12 @@ import pytest
 
 from airflow_provider_batchorch.aws.pipeline import wait_for_execution
 from airflow_provider_batchorch.aws.processor import ProcessorNames
-from airflow_provider_batchorch.aws.results import CHUNK_FAILED_CODE, assemble_results
+from airflow_provider_batchorch.aws.results import assemble_results
 from airflow_provider_batchorch.aws.state_machine import load_definition
 from airflow_provider_batchorch.aws.worker import ChunkWorker
 from tests.chaos.helpers import put_csv, read_output, start_batch, workers
 from tests.support import agents, poison_agents, self_cancelling_agents
+from tests.support.chunk_failure import assert_only_chunk_failed
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -109,14 +110,7 @@ def test_a_chunk_that_kills_every_worker_ends_the_batch_with_every_row(short_hea
     assert deaths and all(code == 7 for code in deaths), deaths
     assert elapsed < bound
     summary = assemble_results(s3, aws.client("stepfunctions"), config, arn)
-    rows = read_output(s3, summary.output_csv_uri)
-    assert [row["id"] for row in rows] == [str(i) for i in range(20)]
-    assert [row["text"] for row in rows] == texts
-    failed = [row for row in rows if row["_status"] == "FAILED"]
-    assert [row["id"] for row in failed] == ["5", "6", "7", "8", "9"]
-    assert all(row["_error_code"] == CHUNK_FAILED_CODE for row in failed)
-    assert all(row["_status"] == "SUCCEEDED" and row["upper"] == row["text"].upper()
-               for row in rows if row not in failed)
+    assert_only_chunk_failed(read_output(s3, summary.output_csv_uri), texts, ["5", "6", "7", "8", "9"])
     assert (summary.status, summary.rows_succeeded, summary.rows_failed) == ("COMPLETED_WITH_ERRORS", 15, 5)
 
 
