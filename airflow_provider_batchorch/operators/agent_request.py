@@ -17,6 +17,7 @@ from airflow_provider_batchorch.aws.csv_source import analyze_s3_csv_head
 from airflow_provider_batchorch.core.errors import BatchorchError
 from airflow_provider_batchorch.core.registry import AgentRegistry
 from airflow_provider_batchorch.core.registry_trust import RegistryTrust
+from airflow_provider_batchorch.core.task_outputs import QUESTION_XCOM_KEY, AgentRequestResult
 from airflow_provider_batchorch.agents.registry_loader import assemble_registry
 from airflow_provider_batchorch.core.chat.request_parser import input_csv_uri, parse_request
 from airflow_provider_batchorch.core.chat.request_policy import (
@@ -31,9 +32,6 @@ from airflow_provider_batchorch.notifications.slack import DEFAULT_SLACK_CONN_ID
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-
-QUESTION_XCOM_KEY = "question"
-
 
 class AgentRequestOperator(AwsBaseOperator[BatchorchHook], SkipMixin):
     """Turn a chat request into the ``batch_orchestrator`` run conf (a ``BatchRequest``).
@@ -53,8 +51,7 @@ class AgentRequestOperator(AwsBaseOperator[BatchorchHook], SkipMixin):
     :param llm_conn_id: A ``pydanticai`` connection; ``None``: the offline parser.
     :param slack_conn_id: The Slack API connection used to reply; a missing connection skips replies.
     :param channel: The Slack channel id the request came from; ``response_url``: the slash command's reply URL.
-    :return: ``{"request": BatchRequest dump, "notes": [...], "thread_ts": str | None, "schedule": str | None,
-        "retry_plan": RetryPlan dump | None}``
+    :return: An ``AgentRequestResult`` dump (request, notes, thread_ts, schedule, retry_plan).
     """
 
     aws_hook_class = BatchorchHook
@@ -103,8 +100,8 @@ class AgentRequestOperator(AwsBaseOperator[BatchorchHook], SkipMixin):
         self.log.info("Run conf: %s%s", request.model_dump_json(exclude_defaults=True),
                       "".join(f"\nNote: {note}" for note in parsed.notes))
         thread_ts = thread.post(plan_message(request, context["run_id"], parsed.notes))
-        return {"request": request.model_dump(mode="json"), "notes": parsed.notes, "thread_ts": thread_ts,
-                "schedule": parsed.schedule, "retry_plan": self.retry_plan}
+        return AgentRequestResult(request=request, notes=parsed.notes, thread_ts=thread_ts, schedule=parsed.schedule,
+                                  retry_plan=self.retry_plan).model_dump(mode="json")
 
     def parse(self, registry: AgentRegistry, policy: RequestPolicy) -> ParsedRequest:
         if self.llm_conn_id:

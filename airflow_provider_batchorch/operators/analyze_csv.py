@@ -15,6 +15,7 @@ from airflow_provider_batchorch.core.s3_uri import parse_s3_uri
 from airflow_provider_batchorch.core.errors import InvalidConfError, invalid_conf
 from airflow_provider_batchorch.core.models import BatchRequest
 from airflow_provider_batchorch.core.output_location import OutputRules, check_output_locations
+from airflow_provider_batchorch.core.task_outputs import AnalyzeResult
 from airflow_provider_batchorch.hooks.batchorch import BatchorchHook
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ class AnalyzeCsvOperator(AwsBaseOperator[BatchorchHook]):
         trigger conf merged over the Param defaults; every key is validated, unknown keys are refused.
     :param batch_id: Names the batch's S3 prefix. ``None`` derives it from the DAG run, like the execution name.
     :param work_bucket: Bucket for the batch's working files; ``None`` means the CSV's bucket.
-    :return: ``{"request", "profile" (without chunks), "profile_uri", "batch_id", "prefix_uri"}``
+    :return: An ``AnalyzeResult`` dump: the request, the profile without chunks, its URI, batch id and prefix.
     """
 
     aws_hook_class = BatchorchHook
@@ -93,10 +94,5 @@ class AnalyzeCsvOperator(AwsBaseOperator[BatchorchHook]):
             len(profile.chunks),
             profile_uri,
         )
-        return {
-            "request": request.model_dump(mode="json"),
-            "profile": profile.without_chunks().model_dump(mode="json"),
-            "profile_uri": profile_uri,
-            "batch_id": batch_id,
-            "prefix_uri": prefix_uri,
-        }
+        return AnalyzeResult(request=request, profile=profile.without_chunks(), profile_uri=profile_uri,
+                             batch_id=batch_id, prefix_uri=prefix_uri).model_dump(mode="json")

@@ -11,6 +11,7 @@ from airflow_provider_batchorch.aws.batch_store import load_profile, stage_batch
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
 from airflow_provider_batchorch.core.configure import build_batch_config, header_renames
 from airflow_provider_batchorch.core.models import BatchRequest
+from airflow_provider_batchorch.core.task_outputs import ConfigureResult
 from airflow_provider_batchorch.hooks.batchorch import BatchorchHook
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ class ConfigureBatchOperator(AwsBaseOperator[BatchorchHook]):
     :param agent: The agent spec (``validate_agent``'s ``agent``).
     :param batch_id: The batch id (``analyze_csv``'s ``batch_id``).
     :param prefix_uri: Where the batch's files live (``analyze_csv``'s ``prefix_uri``).
-    :return: ``{"config": BatchConfig dump, "manifest_uri": ...}``
+    :return: A ``ConfigureResult`` dump: the ``BatchConfig`` and the manifest's URI.
     """
 
     aws_hook_class = BatchorchHook
@@ -75,4 +76,4 @@ class ConfigureBatchOperator(AwsBaseOperator[BatchorchHook]):
         if renames := header_renames(config):
             self.log.warning("Output header names changed so that none is repeated or runs as a formula: %s",
                              ", ".join(f"{name!r} -> {header!r}" for name, header in renames.items()))
-        return {"config": config.model_dump(mode="json"), "manifest_uri": manifest_uri}
+        return ConfigureResult(config=config, manifest_uri=manifest_uri).model_dump(mode="json")

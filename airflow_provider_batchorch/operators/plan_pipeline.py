@@ -15,6 +15,7 @@ from airflow_provider_batchorch.core.errors import InvalidConfError, invalid_con
 from airflow_provider_batchorch.core.mapping import select_output_fields
 from airflow_provider_batchorch.core.output_location import OutputRules, check_output_locations
 from airflow_provider_batchorch.core.stages import PipelineRequest, plan_stages
+from airflow_provider_batchorch.core.task_outputs import PipelinePlan, PlannedStage
 from airflow_provider_batchorch.operators.validate_agent import ValidateAgentOperator
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ class PlanPipelineOperator(ValidateAgentOperator):
 
     :param pipeline: ``PipelineRequest`` fields; ``None`` means the DAG run's params.
     :param max_stages: The DAG's stage task groups; a conf with more stages is refused.
-    :return: ``{"pipeline_id", "stage_count", "stages": [StagePlan dump + "batch_id"]}``
+    :return: A ``PipelinePlan`` dump: every stage's ``StagePlan`` and batch id.
     """
 
     template_fields: Sequence[str] = aws_template_fields("pipeline")
@@ -65,9 +66,5 @@ class PlanPipelineOperator(ValidateAgentOperator):
         for plan in plans:
             self.log.info("Stage %d %s: %s -> [%s]; renamed for the next stage: %s", plan.index + 1, plan.name,
                           plan.request.agent, ", ".join(plan.output_fields), plan.renames_after or "nothing (final)")
-        return {
-            "pipeline_id": pipeline_id,
-            "stage_count": len(plans),
-            "stages": [{**plan.model_dump(mode="json"), "batch_id": execution_name(dag_id, f"{run_id}.{plan.name}")}
-                       for plan in plans],
-        }
+        stages = [PlannedStage(**dict(plan), batch_id=execution_name(dag_id, f"{run_id}.{plan.name}")) for plan in plans]
+        return PipelinePlan(pipeline_id=pipeline_id, stage_count=len(plans), stages=stages).model_dump(mode="json")

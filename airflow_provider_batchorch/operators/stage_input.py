@@ -9,6 +9,8 @@ from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow.sdk.exceptions import AirflowSkipException
 from airflow_provider_batchorch.aws.stage_handoff import hand_off_stage_output
+from airflow_provider_batchorch.core.models import BatchSummary
+from airflow_provider_batchorch.core.task_outputs import PipelinePlan
 from airflow_provider_batchorch.hooks.batchorch import BatchorchHook
 
 if TYPE_CHECKING:
@@ -37,11 +39,13 @@ class StageInputOperator(AwsBaseOperator[BatchorchHook]):
         self.previous_summary = previous_summary
 
     def execute(self, context: Context) -> str:
-        if self.index >= self.plan["stage_count"]:
-            raise AirflowSkipException(f"the pipeline has {self.plan['stage_count']} stages")
-        previous, stage = self.plan["stages"][self.index - 1], self.plan["stages"][self.index]
-        source, target = self.previous_summary["output_csv_uri"], stage["request"]["csv_uri"]
-        rows = hand_off_stage_output(self.hook.s3, source, target, previous["renames_after"])
-        self.log.info("Stage %s input: %d rows of %s, columns renamed %s -> %s", stage["name"], rows, source,
-                      previous["renames_after"], target)
+        plan = PipelinePlan.model_validate(self.plan)
+        if self.index >= plan.stage_count:
+            raise AirflowSkipException(f"the pipeline has {plan.stage_count} stages")
+        previous, stage = plan.stages[self.index - 1], plan.stages[self.index]
+        source = BatchSummary.model_validate(self.previous_summary).output_csv_uri
+        target = stage.request.csv_uri
+        rows = hand_off_stage_output(self.hook.s3, source, target, previous.renames_after)
+        self.log.info("Stage %s input: %d rows of %s, columns renamed %s -> %s", stage.name, rows, source,
+                      previous.renames_after, target)
         return target

@@ -11,6 +11,7 @@ from airflow_provider_batchorch.aws.registry_table import load_configured_regist
 from airflow_provider_batchorch.aws.s3_text import s3_object_text
 from airflow_provider_batchorch.core.registry import AgentRegistry
 from airflow_provider_batchorch.core.registry_trust import RegistryTrust
+from airflow_provider_batchorch.core.task_outputs import ValidateResult
 from airflow_provider_batchorch.agents.registry_loader import assemble_registry
 from airflow_provider_batchorch.hooks.batchorch import BatchorchHook
 
@@ -32,7 +33,7 @@ class ValidateAgentOperator(AwsBaseOperator[BatchorchHook]):
     :param registry_files: Registry files the DAG author trusts (local paths or ``s3://``); not templated.
     :param registry_table: A DynamoDB AgentRegistry table (PK ``agent_name``, SK ``version``), or ``None`` for the
         operator's setting. Not templated: the table is trusted, so a run conf must not be able to pick it.
-    :return: ``{"agent": AgentSpec dump, "description": registry.describe(agent)}``
+    :return: A ``ValidateResult`` dump: the ``AgentSpec`` and ``registry.describe(agent)``.
     """
 
     aws_hook_class = BatchorchHook
@@ -64,7 +65,7 @@ class ValidateAgentOperator(AwsBaseOperator[BatchorchHook]):
             ", ".join(spec.output_fields),
             ", ".join(f"{f.name}{'' if f.required else '?'}" for f in spec.input_fields),
         )
-        return {"agent": spec.model_dump(mode="json"), "description": registry.describe(spec.name)}
+        return ValidateResult(agent=spec, description=registry.describe(spec.name)).model_dump(mode="json")
 
     def resolve_registry(self) -> AgentRegistry:
         table = load_configured_registry_table(self.hook.dynamodb, self.registry_table,
