@@ -71,8 +71,9 @@ class ChatAgentOperator(AgentRequestOperator):
             return super().execute(context)
         if launcher.conf is None:  # an answer, a menu, a breakdown: nothing to run in this chat run
             return self.end_run(context, {"reply": turn.reply, "thread_ts": turn.thread_ts})
-        return AgentRequestResult(request=BatchRequest.model_validate(launcher.conf),
-                                  thread_ts=turn.thread_ts).model_dump(mode="json")
+        plan = next((b.retry_plan for b in turn.conversation.batches if b.run_id == launcher.run_id), None)
+        return AgentRequestResult(request=BatchRequest.model_validate(launcher.conf), thread_ts=turn.thread_ts,
+                                  retry_plan=plan).model_dump(mode="json")
 
     def end_run(self, context: Context, reply: dict[str, Any]) -> dict[str, Any]:
         context["ti"].xcom_push(key=REPLY_XCOM_KEY, value=reply)

@@ -55,6 +55,9 @@ Important requirements:
   before generate_batch_config.
 - Provide clear status updates during execution (monitor_batch_execution), then get_batch_results.
 - Explain any failures with actionable suggestions (explain_failures reads the failed rows' reasons).
+- "Retry the failed ones": retry_failed_rows on the batch. "Run it again with 50 parallel": generate_batch_config
+  with that batch's CSV and agent and the new settings, then execute_batch_processor. "Status":
+  monitor_batch_execution of the newest batch.
 - When the goal is unclear, offer the options the compatible agents provide and ask which one to run.
 - Always confirm the processing requirements with the user before starting large batches; large or costly
   batches also wait for a human approval the deployment requires.
@@ -218,10 +221,16 @@ def _with_batches(text: str, conversation: Conversation) -> str:
 
 
 def _started(batch: ConversationBatch) -> StartedBatch:
-    return StartedBatch(batch.execution_arn, batch.run_id, batch.batch_id, batch.request, batch.started_at)
+    plan = None
+    if batch.retry_plan is not None:
+        from airflow_provider_batchorch.aws.retry_failed import RetryPlan
+
+        plan = RetryPlan.model_validate(batch.retry_plan)
+    return StartedBatch(batch.execution_arn, batch.run_id, batch.batch_id, batch.request, batch.started_at, plan)
 
 
 def _recorded(batch: StartedBatch, dag_id: str) -> ConversationBatch:
     return ConversationBatch(execution_arn=batch.execution_arn, run_id=batch.run_id, batch_id=batch.batch_id,
                              dag_id=dag_id, request=batch.request,
-                             started_at=batch.started_at)
+                             started_at=batch.started_at,
+                             retry_plan=batch.retry_plan.model_dump(mode="json") if batch.retry_plan else None)

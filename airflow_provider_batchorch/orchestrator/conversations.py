@@ -49,6 +49,7 @@ class ConversationBatch(BaseModel):
     dag_id: str
     request: BatchRequest
     started_at: datetime
+    retry_plan: dict[str, Any] | None = Field(None, description="A RetryPlan dump: the batch reruns failed rows")
 
 
 class Conversation(BaseModel):

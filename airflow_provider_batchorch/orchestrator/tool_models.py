@@ -70,6 +70,11 @@ class ExecutionRef(ToolInput):
     execution_arn: str = Field(description="The execution_arn execute_batch_processor returned")
 
 
+class RetryRequest(ToolInput):
+    execution_arn: str = Field(description="The finished batch whose failed rows should run again")
+    concurrency: WrittenNumber | None = Field(None, description="Agent calls in flight; empty: the batch's own")
+
+
 # --- outputs --------------------------------------------------------------------------------------------------
 
 
@@ -155,6 +160,8 @@ class BatchResults(BaseModel):
     failure_reasons: dict[str, int]
     error_details_location: str | None = None
     retry_suggestion: str | None = None
+    retried_rows: int | None = Field(None, description="A retry batch: how many failed rows it ran again")
+    fixed_rows: int | None = Field(None, description="A retry batch: rows that failed before and succeeded now")
 
 
 class FailureReason(BaseModel):

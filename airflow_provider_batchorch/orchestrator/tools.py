@@ -51,6 +51,7 @@ from airflow_provider_batchorch.orchestrator.tool_models import (
     OutputMapping,
     RecommendRequest,
     Recommendations,
+    RetryRequest,
     TargetRef,
 )
 
@@ -61,6 +62,10 @@ SAMPLE_ROWS = 5
 
 class UnknownExecutionError(BatchorchError):
     code = "UNKNOWN_EXECUTION"
+
+
+class NothingToRetryError(BatchorchError):
+    code = "NOTHING_TO_RETRY"
 
 
 class NotFinishedError(BatchorchError):
@@ -74,6 +79,7 @@ class StartedBatch:
     batch_id: str
     request: BatchRequest
     started_at: datetime
+    retry_plan: Any = None  # an aws.retry_failed.RetryPlan: the batch reruns another's failed rows
 
     @property
     def prefix_uri(self) -> str:
@@ -188,6 +194,27 @@ class BatchToolset:
             csv_uri=config.csv_s3_uri, agent_name=config.target.name, input_mapping=config.input_mapping,
             output_fields=config.output_mapping.structured_output_fields, concurrency=config.concurrency,
             timeout_seconds=config.timeout_seconds, chunk_rows=config.chunk_rows, output_uri=config.output_uri))
+        return self._start(batch_request)
+
+    def retry_failed_rows(self, request: RetryRequest) -> ExecutionStarted:
+        """Run a finished batch's failed rows again (same agent, mapping and limits, under the policy); its
+        get_batch_results merges them back into a complete copy of the output (<output>_retried.csv)."""
+        from airflow_provider_batchorch.aws.retry_failed import prepare_retry
+
+        batch = self._batch(request.execution_arn)
+        self._finished_summary(batch)
+        plan = prepare_retry(self._client("s3"), batch.prefix_uri)
+        if not plan.selection.failed_rows:
+            raise NothingToRetryError(f"the batch {batch.batch_id} has no failed rows.",
+                                      hint="Nothing to retry: its output is complete.")
+        retry = plan.request
+        batch_request = self._checked(BatchSettings(
+            csv_uri=retry.csv_uri, agent_name=retry.agent, input_mapping=retry.input_mapping,
+            output_fields=retry.output_fields, concurrency=request.concurrency or retry.concurrency,
+            timeout_seconds=retry.timeout_seconds))
+        return self._start(batch_request, retry_plan=plan)
+
+    def _start(self, batch_request: BatchRequest, *, retry_plan=None) -> ExecutionStarted:
         self._aws_ready()
         started_at = datetime.now(timezone.utc)
         run_id = self.launcher.trigger(batch_request.model_dump(mode="json"))
@@ -195,7 +222,7 @@ class BatchToolset:
         batch_id = execution_name(dag_id, run_id)
         arn = execution_arn_for(self._state_machine_arn(), batch_id)
         with self._lock:
-            self._started[arn] = StartedBatch(arn, run_id, batch_id, batch_request, started_at)
+            self._started[arn] = StartedBatch(arn, run_id, batch_id, batch_request, started_at, retry_plan)
         return ExecutionStarted(execution_arn=arn, status="RUNNING", start_time=_iso(started_at), dag_id=dag_id,
                                 dag_run_id=run_id, batch_id=batch_id, launcher=self.launcher.name)
 
@@ -232,7 +259,18 @@ class BatchToolset:
         batch = self._batch(request.execution_arn)
         summary = self._finished_summary(batch)
         fields = set(BatchResults.model_fields) - {"execution_arn"}
-        return BatchResults(execution_arn=batch.execution_arn, **summary.model_dump(include=fields))
+        results = BatchResults(execution_arn=batch.execution_arn, **summary.model_dump(include=fields))
+        if batch.retry_plan is None:
+            return results
+        from airflow_provider_batchorch.aws.retry_failed import merge_retry
+
+        merged = merge_retry(self._client("s3"), batch.retry_plan, summary.output_csv_uri)
+        return results.model_copy(update={
+            "output_csv_uri": merged.output, "rows_processed": merged.total_rows,
+            "rows_succeeded": merged.rows_succeeded, "rows_failed": merged.rows_failed,
+            "retried_rows": merged.retried, "fixed_rows": merged.fixed,
+            "message": f"Retried {merged.retried} failed rows: {merged.fixed} fixed, {merged.still_failed} still "
+                       f"failed; the complete output is {merged.output}."})
 
     def explain_failures(self, request: ExecutionRef) -> FailureExplanation:
         """Why rows failed: the output CSV's failed rows grouped by reason, with what to do about each."""
@@ -250,7 +288,8 @@ class BatchToolset:
             error_details_location=summary.error_details_location, retry_suggestion=summary.retry_suggestion)
 
     TOOL_NAMES = ("analyze_csv_structure", "recommend_agents", "validate_agent_compatibility", "generate_batch_config",
-                  "execute_batch_processor", "monitor_batch_execution", "get_batch_results", "explain_failures")
+                  "execute_batch_processor", "monitor_batch_execution", "get_batch_results", "explain_failures",
+                  "retry_failed_rows")
 
     # --- the batches this toolset may monitor -------------------------------------------------------------------
 

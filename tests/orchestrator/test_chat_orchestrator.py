@@ -134,6 +134,35 @@ def test_example_1_enrich_then_why_did_they_fail_after_a_restart(chat, aws_conn,
     assert "analyze_csv_structure" in results(last_request) and stored.batches[0].execution_arn in last_user_text(last_request)
     assert len(second.conversation.messages) > len(stored.messages)
 
+    # "retry the failed ones": the batch's failed rows run again and merge back into a complete copy
+    first_arn = stored.batches[0].execution_arn
+    retry_arn = lambda r: result(r, "retry_failed_rows")["execution_arn"]  # noqa: E731
+    script.add(lambda r: call("retry_failed_rows", execution_arn=arns_in(last_user_text(r))[0]),
+               monitor_until_done(retry_arn),
+               lambda r: call("get_batch_results", execution_arn=retry_arn(r)),
+               lambda r: say(result(r, "get_batch_results")["message"]))
+    third = orchestrator().handle(ChatMessage(text="Retry the failed ones", user_id="U1", team_id="T1",
+                                              channel_id="C1", thread_ts=first.thread_ts))
+    assert _posted(slack, first.thread_ts)[-1].startswith("Retried 3 failed rows: 0 fixed, 3 still failed")
+    retry = third.conversation.batches[-1]
+    assert retry.retry_plan and retry.request.agent == "company-enrichment-agent" and retry.execution_arn != first_arn
+
+    # "run it again with 15 parallel", then "status" in the next message: the newest batch's progress
+    script.add(lambda r: call("generate_batch_config", csv_uri=csv_uri, agent_name="company-enrichment-agent",
+                              concurrency=15, chunk_rows=50),
+               lambda r: call("execute_batch_processor", **result(r, "generate_batch_config")),
+               lambda r: say(f"Started again with {result(r, 'generate_batch_config')['concurrency']} parallel."))
+    fourth = orchestrator().handle(ChatMessage(text="Run it again with 15 parallel", user_id="U1", team_id="T1",
+                                               channel_id="C1", thread_ts=first.thread_ts))
+    again = fourth.conversation.batches[-1]
+    assert again.request.concurrency == 15 and len(fourth.conversation.batches) == 3
+    script.add(lambda r: call("monitor_batch_execution", execution_arn=arns_in(last_user_text(r))[-1]),
+               monitor_until_done(lambda r: arns_in(last_user_text(r))[-1]),
+               lambda r: say(f"Status: {result(r, 'monitor_batch_execution')['status']}"))
+    orchestrator().handle(ChatMessage(text="status", user_id="U1", team_id="T1", channel_id="C1",
+                                      thread_ts=first.thread_ts))
+    assert _posted(slack, first.thread_ts)[-1] == "Status: COMPLETED_WITH_ERRORS"
+
     # the conversation is the asker's: another user in the thread is refused
     with pytest.raises(ConversationOwnerError):
         orchestrator().handle(ChatMessage(text="status", user_id="U2", team_id="T1", channel_id="C1",

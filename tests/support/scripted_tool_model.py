@@ -72,7 +72,9 @@ class Repeat:
 def monitor_until_done(arn: Callable[[StubRequest], str], *, interval: float = 0.5) -> Repeat:
     def step(request: StubRequest) -> Reply | None:
         progress = results(request).get("monitor_batch_execution")
-        if isinstance(progress, dict) and progress.get("done"):
+        if not isinstance(progress, dict) or progress.get("execution_arn") != arn(request):
+            progress = None  # an earlier batch's, from the conversation's history
+        if progress is not None and progress.get("done"):
             return None
         if progress is not None:
             time.sleep(interval)
