@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from airflow_provider_batchorch.cli.run_flags import add_run_setting_flags, request_from_flags
 from airflow_provider_batchorch.core.errors import BatchorchError, InvalidConfError, invalid_conf
 from airflow_provider_batchorch.local.stack import add_local_parser, cmd_local
 
@@ -28,22 +29,10 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run an agent over every row of a CSV (the batch_orchestrator DAG)")
-    run.add_argument("--csv", help="local path or s3://bucket/key.csv")
+    add_run_setting_flags(run)  # one flag per BatchRequest field: --csv, --agent, --concurrency, ...
     run.add_argument("--retry-failed", metavar="OUTPUT.csv",
                      help="instead of --csv: rerun the failed rows of a previous local output CSV and merge them "
                      "back (--output: the merged CSV, default OUTPUT_retried.csv)")
-    run.add_argument("--agent", required=True, help="agent name, e.g. company-enrichment-agent")
-    run.add_argument("--registry", help="YAML/JSON agent registry file")
-    # Numbers go to BatchRequest as written: its validation refuses 0, -1, 5.5 or abc with one line naming the range.
-    run.add_argument("--concurrency", default=10, help="agent calls in flight (default 10)")
-    run.add_argument("--timeout-seconds", default=60, help="per-row agent timeout (default 60)")
-    run.add_argument("--chunk-rows", default=100, help="rows per chunk task (default 100)")
-    run.add_argument("--mapping", action="append", default=[], metavar="FIELD=COLUMN", help="explicit input mapping")
-    run.add_argument("--output-field", action="append", default=[], dest="output_fields", help="only these outputs")
-    run.add_argument("--encoding", help="CSV encoding when not UTF-8, e.g. cp1252")
-    run.add_argument("--incremental", action="store_true",
-                     help="reuse the output of rows enriched by an earlier run (same agent, version, input)")
-    run.add_argument("--state-dir", help="where --incremental keeps its state (a local folder, or s3://...)")
     run.add_argument("--workers", type=int, default=2,
                      help="local worker processes on the embedded default (at least 1, default 2)")
     run.add_argument("--output", help="download the output CSV to this path")
@@ -117,36 +106,6 @@ def _clients(args: argparse.Namespace, *services: str):
     return [boto3.client(s, endpoint_url=args.endpoint_url, region_name=args.region) for s in services]
 
 
-def _request_from(args: argparse.Namespace):
-    from airflow_provider_batchorch.core.models import BatchRequest
-
-    mapping = {}
-    for item in args.mapping:
-        field, sep, column = item.partition("=")
-        if not sep:
-            raise BatchorchError(f"--mapping {item!r} is not FIELD=COLUMN.", hint="e.g. --mapping company_name=Company")
-        mapping[field.strip()] = column.strip()
-    return BatchRequest(
-        csv_uri=args.csv,
-        agent=args.agent,
-        concurrency=args.concurrency,
-        timeout_seconds=args.timeout_seconds,
-        chunk_rows=args.chunk_rows,
-        input_mapping=mapping,
-        output_fields=args.output_fields,
-        registry=str(Path(args.registry).resolve()) if args.registry else None,
-        encoding=args.encoding,
-        incremental=args.incremental or bool(args.state_dir),
-        state_uri=_state_location(args.state_dir),
-    )
-
-
-def _state_location(state_dir: str | None) -> str | None:
-    if not state_dir or state_dir.startswith("s3://"):
-        return state_dir
-    return str(Path(state_dir).resolve())
-
-
 @contextlib.contextmanager
 def _stdout_to_stderr():
     """Everything written to fd 1 goes to stderr, so stdout carries only the --json line."""
@@ -165,11 +124,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from airflow_provider_batchorch.core.summary import summary_text
     from airflow_provider_batchorch.cli.local_run import run_batch
 
-    if bool(args.csv) == bool(args.retry_failed):
+    if bool(args.csv_uri) == bool(args.retry_failed):
         raise InvalidConfError("give either --csv or --retry-failed.", hint="e.g. --csv companies.csv")
     if args.retry_failed:
         return _retry_failed(args)
-    request = _request_from(args)
+    request = request_from_flags(args)
     with _stdout_to_stderr():
         summary = run_batch(request, workers=args.workers, output_path=args.output)
     if args.json:
@@ -185,9 +144,9 @@ def _retry_failed(args: argparse.Namespace) -> int:
     from airflow_provider_batchorch.core.summary import summary_text
     from airflow_provider_batchorch.cli.local_retry_failed import retry_failed_output, retry_text
 
-    args.csv = args.retry_failed  # replaced by the failed rows' CSV
+    args.csv_uri = args.retry_failed  # replaced by the failed rows' CSV
     with _stdout_to_stderr():
-        outcome, summary = retry_failed_output(args.retry_failed, _request_from(args), workers=args.workers,
+        outcome, summary = retry_failed_output(args.retry_failed, request_from_flags(args), workers=args.workers,
                                                output_path=args.output)
     if args.json:
         print(json.dumps({**outcome.model_dump(mode="json"),

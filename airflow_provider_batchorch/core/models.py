@@ -58,25 +58,43 @@ class BatchRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    csv_uri: str = Field(description="s3://bucket/key.csv or a local path")
-    agent: str = Field(min_length=1)
-    concurrency: int = Field(10, ge=1, le=1000, description="Agent calls in flight across the whole batch")
-    timeout_seconds: float = Field(60, gt=0, le=900, description="Per-row agent timeout")
-    input_mapping: dict[str, str] = Field(default_factory=dict, description="agent input field -> CSV column")
-    output_fields: list[str] = Field(default_factory=list, description="Empty means every field of the agent")
-    output_uri: str | None = Field(
-        None, description="s3://... for the output CSV, never the input; default next to the batch"
-    )
-    chunk_rows: int = Field(100, ge=1, le=1_000_000, description="Rows per chunk handed to one worker task")
-    registry: str | None = Field(None, description="A YAML/JSON agent registry file (local path or s3://)")
-    encoding: str | None = Field(None, description="Override the detected encoding, e.g. cp1252")
-    neutralize_formulas: bool = True
-    incremental: bool = Field(
-        False, description="Reuse the stored output of rows enriched before (same agent, version, mapped input)"
-    )
-    state_uri: str | None = Field(
-        None, description="Where incremental state lives: s3://bucket/prefix/ or a local folder (embedded default)"
-    )
+    # Each field's title and description are the trigger form's, the DAG docs' and `batchorch run --help`'s
+    # (core/run_settings.py generates them); its ge/gt/le are the only ranges (core/number_limits.py).
+    csv_uri: str = Field(title="CSV", description="s3://bucket/key.csv (header row first); the CLI takes a local "
+                         "path too and uploads it")
+    agent: str = Field(min_length=1, title="Agent", description="The agent run on every row, by registry name; it "
+                       "must have structured output, e.g. company-enrichment-agent")
+    concurrency: int = Field(10, ge=1, le=1000, title="Concurrency",
+                             description="Agent calls in flight across the whole batch")
+    timeout_seconds: float = Field(60, gt=0, le=900, title="Timeout per row (s)",
+                                   description="A row whose agent call takes longer fails with a timeout in "
+                                   "_error_message")
+    input_mapping: dict[str, str] = Field(default_factory=dict, title="Input mapping",
+                                          description='Agent input field -> CSV column, e.g. {"company_name": '
+                                          '"Company"}; wins over matching by name and synonyms')
+    output_fields: list[str] = Field(default_factory=list, title="Output fields",
+                                     description="The agent output fields added as columns; empty means all")
+    output_uri: str | None = Field(None, title="Output CSV",
+                                   description="s3://... for the output CSV, never the input; empty writes it next "
+                                   "to the batch's files")
+    chunk_rows: int = Field(100, ge=1, le=1_000_000, title="Rows per chunk",
+                            description="Rows handed to one worker task; smaller chunks spread a small CSV over "
+                            "more workers")
+    registry: str | None = Field(None, title="Agent registry file",
+                                 description="A YAML/JSON registry adding agents: local path (on the workers) or "
+                                 "s3://. Untrusted: its agents may not run Python code or replace a configured "
+                                 "agent, and may call only targets on BATCHORCH_ALLOWED_AGENT_TARGETS")
+    encoding: str | None = Field(None, title="Encoding",
+                                 description="Override the detected encoding, e.g. cp1252; empty detects it")
+    neutralize_formulas: bool = Field(True, title="Neutralize formulas",
+                                      description="Prefix output cells starting with = + - @ so spreadsheets show "
+                                      "them as text")
+    incremental: bool = Field(False, title="Incremental",
+                              description="Reuse the stored output of rows enriched before (same agent, version "
+                              "and mapped input); only new or changed rows call the agent")
+    state_uri: str | None = Field(None, title="Incremental state",
+                                  description="Where incremental state lives: s3://bucket/prefix/ or a local folder; "
+                                  "empty: s3://<csv bucket>/batchorch/state/")
 
     @field_validator("output_uri", "state_uri")
     @classmethod

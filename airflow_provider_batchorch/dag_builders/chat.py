@@ -17,10 +17,12 @@ from typing import Any
 
 from airflow.sdk import DAG, Param, chain
 
-from airflow_provider_batchorch.aws.processor import ProcessorNames
+from airflow_provider_batchorch.core import task_outputs as tasks
 from airflow_provider_batchorch.core.cost_estimate import ApprovalThresholds
 from airflow_provider_batchorch.core.chat.request_policy import RequestPolicy
-from airflow_provider_batchorch.dag_builders.orchestrator import _xcom, add_batch_pipeline_tasks
+from airflow_provider_batchorch.dag_builders.batch_options import BatchTaskOptions, batchorch_dag, split_options
+from airflow_provider_batchorch.dag_builders.orchestrator import add_batch_pipeline_tasks
+from airflow_provider_batchorch.dag_builders.xcom_templates import output_of
 from airflow_provider_batchorch.notifications.slack import DEFAULT_SLACK_CONN_ID, notify_chat_run_failed
 from airflow_provider_batchorch.operators.agent_request import AgentRequestOperator
 from airflow_provider_batchorch.operators.batch_approval import BatchApprovalOperator
@@ -70,19 +72,15 @@ def chat_params() -> dict[str, Param]:
 def build_chat_command_dag(
     dag_id: str = DAG_ID,
     *,
-    aws_conn_id: str | None = "aws_default",
     slack_conn_id: str | None = DEFAULT_SLACK_CONN_ID,
     llm_conn_id: str | None = None,
     policy: RequestPolicy | dict[str, Any] | None = None,
     thresholds: ApprovalThresholds | dict[str, Any] | None = None,
-    registry_table: str | None = None,
-    processor_names: ProcessorNames | dict[str, Any] | None = None,
-    poll_interval: float = 5.0,
     progress_interval: float = 30.0,
-    deferrable: bool = True,
     approval_timeout: timedelta = timedelta(hours=24),
     link_seconds: int | None = None,
-    **dag_kwargs: Any,
+    options: BatchTaskOptions | dict[str, Any] | None = None,
+    **kwargs: Any,
 ) -> DAG:
     """Build the chat DAG.
 
@@ -94,77 +92,70 @@ def build_chat_command_dag(
     :param approval_timeout: How long a batch waits for approval before it is rejected.
     :param link_seconds: How long the results' download links stay valid; ``None``:
         ``BATCHORCH_SLACK_LINK_TTL_SECONDS`` where ``post_results`` runs (default 900).
-    The other parameters are ``add_batch_pipeline_tasks``'.
+    :param options: ``BatchTaskOptions`` (its fields may be keyword arguments too); the trusted registry files
+        default to the policy's registry (the chat conf carries it on). The other ``kwargs`` go to ``DAG``.
     """
     policy = policy if isinstance(policy, RequestPolicy) else RequestPolicy.from_env(**(policy or {}))
     thresholds = ApprovalThresholds.model_validate(thresholds or ApprovalThresholds.from_env())
-    names = ProcessorNames.model_validate(processor_names or {})
-    dag_kwargs.setdefault("schedule", None)
-    dag_kwargs.setdefault("tags", ["batchorch", "chat"])
+    options, dag_kwargs = split_options(kwargs, options)
+    if "registry_files" not in options.model_fields_set and policy.registry:
+        options = BatchTaskOptions.of(options, registry_files=[policy.registry])
+    names = options.processor_names
     default_args = {"on_failure_callback": functools.partial(notify_chat_run_failed, slack_conn_id=slack_conn_id),
                     **dag_kwargs.pop("default_args", {})}
-    aws = {"aws_conn_id": aws_conn_id}
+    aws = {"aws_conn_id": options.aws_conn_id}
     reply_to = {"slack_conn_id": slack_conn_id, "channel": "{{ params.channel_id }}",
                 "response_url": "{{ params.response_url }}"}
-    in_thread = {**reply_to, "thread_ts": _xcom("agent_request", "thread_ts")}
+    in_thread = {**reply_to, "thread_ts": output_of(tasks.AGENT_REQUEST, "thread_ts")}
 
-    with DAG(
-        dag_id=dag_id,
+    with batchorch_dag(
+        dag_id,
         description="A chat request in plain words -> approval when big -> the batch -> results in Slack.",
         doc_md=DOC_MD,
         params=chat_params(),
-        render_template_as_native_obj=True,
+        tags=("batchorch", "chat"),
         default_args=default_args,
         **dag_kwargs,
     ) as dag:
         request = AgentRequestOperator(
-            task_id="agent_request",
+            task_id=tasks.AGENT_REQUEST,
             text="{{ params.text }}",
             retry_of="{{ params.retry_of }}",
             policy=policy.model_dump(mode="json"),
-            registry_table=registry_table,
+            registry_table=options.registry_table,
             llm_conn_id=llm_conn_id,
             **reply_to,
             **aws,
         )
-        pipeline = add_batch_pipeline_tasks(
-            request=_xcom(request.task_id, "request"),
-            aws_conn_id=aws_conn_id,
-            registry_table=registry_table,
-            registry_files=[policy.registry] if policy.registry else [],  # the chat conf carries it on
-            processor_names=names,
-            poll_interval=poll_interval,
-            deferrable=deferrable,
-        )
-        analyze_id, configure_id = pipeline.analyze.task_id, pipeline.configure.task_id
+        pipeline = add_batch_pipeline_tasks(request=output_of(request, "request"), options=options)
         approve = BatchApprovalOperator(
-            task_id="approve_batch",
-            profile=_xcom(analyze_id, "profile"),
-            agent=_xcom(pipeline.validate.task_id, "agent"),
-            request=_xcom(analyze_id, "request"),
+            task_id=tasks.APPROVE_BATCH,
+            profile=output_of(pipeline.analyze, "profile"),
+            agent=output_of(pipeline.validate, "agent"),
+            request=output_of(pipeline.analyze, "request"),
             thresholds=thresholds.model_dump(mode="json"),
             response_timeout=approval_timeout,
             **in_thread,
         )
         progress = SlackBatchProgressOperator(
-            task_id="report_progress",
-            execution_arn=_xcom(pipeline.execute.task_id),
-            config=_xcom(configure_id, "config"),
+            task_id=tasks.REPORT_PROGRESS,
+            execution_arn=output_of(pipeline.execute),
+            config=output_of(pipeline.configure, "config"),
             progress_table=names.progress_table,
             interval=progress_interval,
             **in_thread,
             **aws,
         )
         merge = MergeRetriedRowsOperator(
-            task_id="merge_retry",
-            retry_plan=_xcom(request.task_id, "retry_plan"),
-            summary=_xcom(pipeline.results.task_id),
+            task_id=tasks.MERGE_RETRY,
+            retry_plan=output_of(request, "retry_plan"),
+            summary=output_of(pipeline.results),
             **aws,
         )
         post_results = SlackBatchSummaryOperator(
-            task_id="post_results",
-            summary=_xcom(pipeline.results.task_id),
-            retry_outcome=_xcom(merge.task_id),
+            task_id=tasks.POST_RESULTS,
+            summary=output_of(pipeline.results),
+            retry_outcome=output_of(merge),
             link_seconds=link_seconds,
             **in_thread,
             **aws,

@@ -8,12 +8,16 @@ DAG has ``max_stages`` groups and the groups a conf does not use are skipped. Co
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import DAG, Param, TaskGroup, chain, task
 
-from airflow_provider_batchorch.dag_builders.orchestrator import BUILTIN_AGENTS, _xcom, add_batch_pipeline_tasks, batch_params
+from airflow_provider_batchorch.core import task_outputs as tasks
+from airflow_provider_batchorch.core.stages import StageRequest
+from airflow_provider_batchorch.dag_builders.batch_options import BatchTaskOptions, batchorch_dag, split_options
+from airflow_provider_batchorch.dag_builders.orchestrator import add_batch_pipeline_tasks
+from airflow_provider_batchorch.dag_builders.params import item_schema, settings_params
+from airflow_provider_batchorch.dag_builders.xcom_templates import output_of
 from airflow_provider_batchorch.operators.plan_pipeline import PlanPipelineOperator
 from airflow_provider_batchorch.operators.stage_input import StageInputOperator
 
@@ -50,34 +54,25 @@ Each stage may set `name`, `input_mapping`, `output_fields`, `concurrency`, `tim
 
 
 def pipeline_params(stages: list[dict[str, Any]] | None = None) -> dict[str, Param]:
-    """The trigger form: ``batch_orchestrator``'s shared keys plus ``stages`` (required unless given)."""
-    shared = batch_params()
-    stage_schema = {
-        "type": "object",
-        "required": ["agent"],
-        "properties": {
-            "agent": {"type": "string", "minLength": 1, "examples": BUILTIN_AGENTS},
-            "name": {"type": ["null", "string"]},
-            "input_mapping": {"type": "object"},
-            "output_fields": {"type": "array", "items": {"type": "string"}},
-            "concurrency": {"type": ["null", "integer"], "minimum": 1, "maximum": 1000},
-            "timeout_seconds": {"type": ["null", "number"], "exclusiveMinimum": 0, "maximum": 900},
-        },
-    }
+    """The trigger form: ``batch_orchestrator``'s shared keys plus ``stages`` (required unless given), whose
+    items are ``StageRequest``'s schema."""
+    stage_schema = item_schema(StageRequest)
     stages_param = Param(
         type="array", minItems=1, items=stage_schema, title="Stages",
         description="The agents, in order; each stage's output feeds the next.", examples=[EXAMPLE_STAGES],
     ) if stages is None else Param(stages, type="array", minItems=1, items=stage_schema, title="Stages")
-    return {**{key: shared[key] for key in SHARED_PARAMS}, "stages": stages_param}
+    return {**settings_params(only=SHARED_PARAMS), "stages": stages_param}
 
 
 @task(trigger_rule="none_failed_min_one_success")
 def pipeline_summary(plan: dict[str, Any], stage_summaries: list[dict[str, Any] | None]) -> dict[str, Any]:
     from airflow_provider_batchorch.core.models import BatchSummary
     from airflow_provider_batchorch.core.stages import summarize_pipeline
+    from airflow_provider_batchorch.core.task_outputs import PipelinePlan
 
-    ran = [BatchSummary.model_validate(summary) for summary in stage_summaries[: plan["stage_count"]]]
-    summary = summarize_pipeline([stage["name"] for stage in plan["stages"]], ran)
+    planned = PipelinePlan.model_validate(plan)
+    ran = [BatchSummary.model_validate(summary) for summary in stage_summaries[: planned.stage_count]]
+    summary = summarize_pipeline([stage.name for stage in planned.stages], ran)
     print(f"{summary.status}: {summary.message}. Output: {summary.output_csv_uri}")
     return summary.model_dump(mode="json")
 
@@ -87,53 +82,44 @@ def build_batch_pipeline_dag(
     *,
     stages: list[dict[str, Any]] | None = None,
     max_stages: int | None = None,
-    aws_conn_id: str | None = "aws_default",
-    registry_table: str | None = None,
-    processor_names: dict[str, Any] | None = None,
-    poll_interval: float = 5.0,
-    deferrable: bool = True,
-    monitor_timeout: timedelta = timedelta(days=1),
-    **dag_kwargs: Any,
+    options: BatchTaskOptions | dict[str, Any] | None = None,
+    **kwargs: Any,
 ) -> DAG:
     """Build a multi-agent pipeline DAG.
 
     :param stages: A fixed pipeline (``StageRequest`` dicts): the default of the ``stages`` param, and the DAG
         gets exactly that many groups. ``None``: every run's conf says its stages.
     :param max_stages: Stage groups in the DAG (default: ``len(stages)``, or 3).
-    :param dag_kwargs: Passed to ``DAG``; the other parameters are ``add_batch_pipeline_tasks``'s.
+    :param options: ``BatchTaskOptions`` of every stage; its fields may be given as keyword arguments too.
+    :param kwargs: The rest goes to ``DAG``.
     """
     max_stages = max_stages or (len(stages) if stages else 3)
-    dag_kwargs.setdefault("schedule", None)
-    dag_kwargs.setdefault("tags", ["batchorch"])
-    params = {**pipeline_params(stages), **dag_kwargs.pop("params", {})}
-    batch_options = {"aws_conn_id": aws_conn_id, "registry_table": registry_table,
-                     "processor_names": processor_names, "poll_interval": poll_interval,
-                     "deferrable": deferrable, "monitor_timeout": monitor_timeout}
-    with DAG(
-        dag_id=dag_id,
+    options, dag_kwargs = split_options(kwargs, options)
+    with batchorch_dag(
+        dag_id,
         description="Run a CSV through several agents in order, each stage's output feeding the next.",
         doc_md=DOC_MD,
-        params=params,
-        render_template_as_native_obj=True,
+        params=pipeline_params(stages),
         **dag_kwargs,
     ) as dag:
-        plan = PlanPipelineOperator(task_id="plan_pipeline", max_stages=max_stages, aws_conn_id=aws_conn_id,
-                                    registry_table=registry_table)
+        plan = PlanPipelineOperator(task_id=tasks.PLAN_PIPELINE, max_stages=max_stages,
+                                    aws_conn_id=options.aws_conn_id, registry_table=options.registry_table,
+                                    registry_files=options.registry_files)
         previous, results = plan, []
         for index in range(max_stages):
             with TaskGroup(group_id=f"stage_{index + 1}", tooltip=f"stage {index + 1} of the pipeline"):
                 handoff = [] if index == 0 else [StageInputOperator(
-                    task_id="stage_input", plan=_xcom(plan.task_id), index=index,
-                    previous_summary=_xcom(results[-1].task_id), aws_conn_id=aws_conn_id,
+                    task_id=tasks.STAGE_INPUT, plan=output_of(plan), index=index,
+                    previous_summary=output_of(results[-1]), aws_conn_id=options.aws_conn_id,
                 )]
-                tasks = add_batch_pipeline_tasks(
-                    request=_xcom(plan.task_id, "stages", index, "request"),
-                    batch_id=_xcom(plan.task_id, "stages", index, "batch_id"),
-                    **batch_options,
+                stage_tasks = add_batch_pipeline_tasks(
+                    request=output_of(plan, "stages", index, "request"),
+                    batch_id=output_of(plan, "stages", index, "batch_id"),
+                    options=options,
                 )
-                chain(previous, *handoff, *tasks)
-            previous = tasks.results
-            results.append(tasks.results)
-        summary = pipeline_summary(_xcom(plan.task_id), [_xcom(task.task_id) for task in results])
+                chain(previous, *handoff, *stage_tasks)
+            previous = stage_tasks.results
+            results.append(stage_tasks.results)
+        summary = pipeline_summary(output_of(plan), [output_of(result) for result in results])
         chain(results, summary)
     return dag

@@ -24,7 +24,10 @@ from typing import Any
 from airflow.sdk import DAG, Asset, AssetWatcher, Param, chain
 
 from airflow_provider_batchorch.core.s3_events import csv_uris_from_asset_event_extras
-from airflow_provider_batchorch.dag_builders.orchestrator import add_batch_pipeline_tasks, batch_params
+from airflow_provider_batchorch.dag_builders.batch_options import BatchTaskOptions, batchorch_dag
+from airflow_provider_batchorch.dag_builders.orchestrator import add_batch_pipeline_tasks
+from airflow_provider_batchorch.dag_builders.params import batch_params, setting_param
+from airflow_provider_batchorch.core.run_settings import run_settings
 
 log = logging.getLogger(__name__)
 DEFAULT_START = datetime(2025, 1, 1, tzinfo=timezone.utc)
@@ -66,8 +69,9 @@ def recurring_params(csv_uri: str, agent: str, **defaults: Any) -> dict[str, Par
     """``batch_orchestrator``'s trigger form with a default for every key; incremental on."""
     params = batch_params()
     values = {"csv_uri": csv_uri, "agent": agent, "incremental": True, **defaults}
+    settings = {setting.name: setting for setting in run_settings()}
     for key, value in values.items():
-        params[key] = Param(value, **params[key].schema)
+        params[key] = setting_param(settings[key], value)
     return params
 
 
@@ -77,22 +81,22 @@ def _request_template(dag_id: str, with_events: bool) -> str:
 
 
 def _recurring_dag(dag_id: str, schedule: Any, params: dict[str, Param], description: str, doc_md: str,
-                   with_events: bool, batch_options: dict[str, Any], dag_kwargs: dict[str, Any]) -> DAG:
+                   with_events: bool, batch_options: BatchTaskOptions | dict[str, Any],
+                   dag_kwargs: dict[str, Any]) -> DAG:
     dag_kwargs.setdefault("start_date", DEFAULT_START)
     dag_kwargs.setdefault("catchup", False)
     dag_kwargs.setdefault("max_active_runs", 1)  # two runs over one CSV would pay twice for the same rows
-    dag_kwargs.setdefault("tags", ["batchorch", "recurring"])
-    with DAG(
-        dag_id=dag_id,
+    with batchorch_dag(
+        dag_id,
         schedule=schedule,
         description=description,
         doc_md=doc_md,
-        params={**params, **dag_kwargs.pop("params", {})},
-        render_template_as_native_obj=True,
+        params=params,
+        tags=("batchorch", "recurring"),
         user_defined_macros={"enrichment_request": enrichment_request},
         **dag_kwargs,
     ) as dag:
-        chain(*add_batch_pipeline_tasks(request=_request_template(dag_id, with_events), **batch_options))
+        chain(*add_batch_pipeline_tasks(request=_request_template(dag_id, with_events), options=batch_options))
     return dag
 
 
@@ -103,13 +107,13 @@ def build_scheduled_enrichment_dag(
     csv_uri: str = DEFAULT_CSV_URI,
     agent: str = DEFAULT_AGENT,
     defaults: dict[str, Any] | None = None,
-    batch_options: dict[str, Any] | None = None,
+    batch_options: BatchTaskOptions | dict[str, Any] | None = None,
     **dag_kwargs: Any,
 ) -> DAG:
     """Re-enrich ``csv_uri`` with ``agent`` on a cron ``schedule`` (default daily at 06:00 UTC).
 
     :param defaults: Defaults for other ``BatchRequest`` keys (``{"concurrency": 20, "output_uri": ...}``).
-    :param batch_options: ``add_batch_pipeline_tasks`` options (``aws_conn_id``, ``poll_interval``, ...).
+    :param batch_options: ``BatchTaskOptions`` (``aws_conn_id``, ``poll_interval``, ...).
     :param dag_kwargs: Passed to ``DAG`` (``start_date``, ``catchup``, ``tags``...).
     """
     doc = (f"Re-enriches `{csv_uri}` with `{agent}` on the schedule `{schedule}`, incrementally: only new or "
@@ -140,7 +144,7 @@ def build_new_csv_enrichment_dag(
     csv_uri: str = WATCHED_PREFIX + "companies.csv",
     agent: str = DEFAULT_AGENT,
     defaults: dict[str, Any] | None = None,
-    batch_options: dict[str, Any] | None = None,
+    batch_options: BatchTaskOptions | dict[str, Any] | None = None,
     **dag_kwargs: Any,
 ) -> DAG:
     """Enrich each new CSV the ``asset`` reports (default ``new_csv_asset()``); ``csv_uri`` is for manual runs.
