@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import os
+import subprocess
+import sys
 
 import pytest
 from slack_sdk import WebClient
@@ -169,8 +173,8 @@ def test_example_1_enrich_then_why_did_they_fail_after_a_restart(chat, aws_conn,
                                           thread_ts=first.thread_ts))
 
 
-def test_example_2_menu_then_classify_the_csv_named_earlier(chat, aws_conn, slack):
-    script, orchestrator, _ = chat
+def test_example_2_menu_then_classify_the_csv_named_earlier_in_a_new_process(chat, aws_conn, slack, tmp_path):
+    script, orchestrator, server = chat
     csv_uri = _upload(aws_conn, "inputs/chat/tickets.csv", ["ticket_id", "message", "customer_email"], TICKETS)
 
     def menu(r) -> str:
@@ -199,11 +203,18 @@ def test_example_2_menu_then_classify_the_csv_named_earlier(chat, aws_conn, slac
                lambda r: call("get_batch_results", execution_arn=arn(r)),
                lambda r: say(f"Perfect! I used the ticket-classifier-agent: {result(r, 'get_batch_results')['rows_succeeded']}"
                              f" tickets classified, output {result(r, 'get_batch_results')['output_csv_uri']}"))
-    second = orchestrator().handle(ChatMessage(text="Let's classify them and generate responses", user_id="U1",
-                                               team_id="T1", channel_id="C2", thread_ts=first.thread_ts))
+    # ... answered by a new process (as after a restart): only the S3 store carries the conversation over
+    second = subprocess.run(
+        [sys.executable, "-m", "tests.support.chat_turn_process", "--model-url", server.base_url,
+         "--slack-url", slack.api_url, "--bucket", aws_conn.bucket, "--allowed-agent", "company-enrichment-agent",
+         "--allowed-agent", "ticket-classifier-agent", "--user", "U1", "--team", "T1", "--channel", "C2",
+         "--thread-ts", first.thread_ts, "--log-dir", str(tmp_path), "Let's classify them and generate responses"],
+        capture_output=True, text=True, timeout=300, cwd=os.getcwd())
+    assert second.returncode == 0, second.stderr[-3000:]
+    turn = json.loads(second.stdout.strip().splitlines()[-1])
     assert _posted(slack, first.thread_ts)[-1].startswith(f"Perfect! I used the ticket-classifier-agent: {len(TICKETS)}")
-    (batch,) = second.conversation.batches
-    assert batch.request.csv_uri == csv_uri and batch.request.agent == "ticket-classifier-agent"
+    (batch,) = turn["batches"]
+    assert batch["request"]["csv_uri"] == csv_uri and batch["request"]["agent"] == "ticket-classifier-agent"
 
 
 def test_chat_injection_changes_no_bucket_agent_or_concurrency(chat, aws_conn, slack):
