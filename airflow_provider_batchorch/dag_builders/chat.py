@@ -24,7 +24,7 @@ from airflow_provider_batchorch.dag_builders.batch_options import BatchTaskOptio
 from airflow_provider_batchorch.dag_builders.orchestrator import add_batch_pipeline_tasks
 from airflow_provider_batchorch.dag_builders.xcom_templates import output_of
 from airflow_provider_batchorch.notifications.slack import DEFAULT_SLACK_CONN_ID, notify_chat_run_failed
-from airflow_provider_batchorch.operators.agent_request import AgentRequestOperator
+from airflow_provider_batchorch.operators.chat_agent import ChatAgentOperator
 from airflow_provider_batchorch.operators.batch_approval import BatchApprovalOperator
 from airflow_provider_batchorch.operators.chat_replies import SlackBatchProgressOperator, SlackBatchSummaryOperator
 from airflow_provider_batchorch.operators.merge_retry import MergeRetriedRowsOperator
@@ -66,6 +66,7 @@ def chat_params() -> dict[str, Param]:
         "channel_id": optional("Slack channel", "Where to reply (Slack channel id)."),
         "response_url": optional("Slack response URL", "The slash command's reply URL."),
         "retry_of": optional("Retry failed rows of", "s3://.../batchorch/runs/<batch>/ of a finished batch."),
+        "thread_ts": optional("Slack thread", "A follow-up in this thread continues its conversation (LLM chat)."),
     }
 
 
@@ -85,7 +86,8 @@ def build_chat_command_dag(
     """Build the chat DAG.
 
     :param slack_conn_id: Slack API connection (bot token in ``password``); missing: no Slack replies.
-    :param llm_conn_id: A ``pydanticai`` connection to read requests with an LLM; ``None``: the offline parser.
+    :param llm_conn_id: A ``pydanticai`` connection for the orchestrator agent; ``None``: ``BATCHORCH_CHAT_LLM_CONN_ID``,
+        else ``pydanticai_default`` when it exists (read when the task runs), else the offline parser.
     :param policy: What requests may use (``RequestPolicy``); ``None``: ``BATCHORCH_CHAT_*`` when the DAG is parsed.
     :param thresholds: Approval thresholds; ``None``: ``BATCHORCH_APPROVAL_*`` when the DAG is parsed.
     :param progress_interval: Seconds between progress updates in the thread.
@@ -117,10 +119,12 @@ def build_chat_command_dag(
         default_args=default_args,
         **dag_kwargs,
     ) as dag:
-        request = AgentRequestOperator(
+        request = ChatAgentOperator(
             task_id=tasks.AGENT_REQUEST,
             text="{{ params.text }}",
             retry_of="{{ params.retry_of }}",
+            user_id="{{ params.user_id }}",
+            team_id="{{ params.team_id }}",
             policy=policy.model_dump(mode="json"),
             registry_table=options.registry_table,
             llm_conn_id=llm_conn_id,

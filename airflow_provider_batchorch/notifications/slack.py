@@ -68,6 +68,12 @@ class SlackThread:
     progress_ts: str | None = None
     last_progress_at: float = field(default=0.0)
 
+    def __post_init__(self) -> None:
+        # A ts from XCom through native template rendering arrives as a float (1700000000.000010 -> 1700000000.00001):
+        # Slack's ts always has six decimals.
+        if isinstance(self.thread_ts, float):
+            self.thread_ts = f"{self.thread_ts:.6f}"
+
     def post(self, text: str, *, fallback_to_command: bool = True) -> str | None:
         """Post ``text`` in the thread (the first message starts it). Returns the message's ``ts``.
 

@@ -43,9 +43,11 @@ def conversations_bucket(policy: RequestPolicy, environ=None) -> str:
 
 class ChatAgentOperator(AgentRequestOperator):
     """:param user_id: / ``team_id``: who asked (the conversation is theirs); ``thread_ts``: the Slack thread of a
-    follow-up (``None``: a new conversation). The other parameters are ``AgentRequestOperator``'s."""
+    follow-up; ``None``: the run's ``params.thread_ts`` (read as the string it is: native template rendering
+    would turn ``1700000000.000001`` into a float), else a new conversation. The other parameters are
+    ``AgentRequestOperator``'s."""
 
-    template_fields: Sequence[str] = (*AgentRequestOperator.template_fields, "user_id", "team_id", "thread_ts")
+    template_fields: Sequence[str] = (*AgentRequestOperator.template_fields, "user_id", "team_id")
 
     def __init__(self, *, user_id: str | None = None, team_id: str | None = None, thread_ts: str | None = None,
                  **kwargs: Any) -> None:
@@ -99,7 +101,12 @@ class ChatAgentOperator(AgentRequestOperator):
         orchestrator = ChatOrchestrator(toolset, store, orchestrator_model(conn_id=conn_id),
                                         slack=slack_client(self.slack_conn_id), admins=admins,
                                         extra_instructions=PIPELINE_INSTRUCTIONS)
-        turn = orchestrator.handle(ChatMessage(text=str(self.text or ""), user_id=self.user_id or None,
-                                               team_id=self.team_id or None, channel_id=self.channel or None,
-                                               thread_ts=self.thread_ts or None))
+        thread_ts = self.thread_ts or (context.get("params") or {}).get("thread_ts")
+        turn = orchestrator.handle(ChatMessage(text=str(self.text or ""), user_id=_text(self.user_id),
+                                               team_id=_text(self.team_id), channel_id=_text(self.channel),
+                                               thread_ts=_text(thread_ts)))
         return turn, launcher
+
+
+def _text(value: Any) -> str | None:
+    return None if value in (None, "") else str(value)

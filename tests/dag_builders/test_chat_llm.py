@@ -1,0 +1,79 @@
+"""The chat_command DAG with the orchestrator agent: ``dag.test()`` on the embedded AWS with workers, the model a
+real OpenAI-compatible server scripting its tool calls, configured by the ``pydanticai_default`` connection alone
+(the factory gets no ``llm_conn_id``). Example 2: the menu ends the first run; the follow-up in the thread runs
+ticket-classifier-agent on the CSV named earlier through the chat run's own pipeline; replies in the Slack thread."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from airflow_provider_batchorch.aws.processor import execution_name
+from tests.support.openai_stub_server import OpenAIStubServer
+from tests.support.scripted_tool_model import ToolScript, call, result, say
+
+pytestmark = pytest.mark.e2e
+
+TICKETS_CSV = ("ticket_id,message,customer_email\n"
+               "T-1,I was charged twice for my subscription,billing@example.com\n"
+               "T-2,The app crashes when I upload a file,dev@example.com\n"
+               "T-3,How do I change my password?,user@example.com\n")
+
+
+@pytest.fixture
+def script(monkeypatch):
+    script = ToolScript()
+    with OpenAIStubServer(script) as server:
+        monkeypatch.delenv("BATCHORCH_CHAT_LLM_CONN_ID", raising=False)
+        monkeypatch.setenv("AIRFLOW_CONN_PYDANTICAI_DEFAULT", json.dumps(
+            {"conn_type": "pydanticai", "host": server.base_url, "extra": {"model": "scripted-orchestrator"}}))
+        yield script
+
+
+def _states(run) -> dict[str, str]:
+    return {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+
+
+def test_example_2_in_the_chat_dag(airflow_db, script, aws_conn, slack_conn):
+    from airflow_provider_batchorch.dag_builders.chat import build_chat_command_dag
+
+    dag = build_chat_command_dag(policy={"allowed_buckets": [aws_conn.bucket]},
+                                 thresholds={"max_rows": 1000, "max_cost_usd": 100.0},
+                                 poll_interval=0.5, progress_interval=0.5)
+    csv_uri = f"s3://{aws_conn.bucket}/inputs/chat-dag/tickets.csv"
+    aws_conn.client("s3").put_object(Bucket=aws_conn.bucket, Key="inputs/chat-dag/tickets.csv",
+                                     Body=TICKETS_CSV.encode())
+    conf = {"user_id": "U1", "user_name": "ada", "team_id": "T1", "channel_id": "C1",
+            "response_url": slack_conn.response_url("run")}
+
+    script.add(call("analyze_csv_structure", csv_uri=csv_uri),
+               call("recommend_agents", csv_uri=csv_uri, goal="process support tickets"),
+               lambda r: say("I'll help you process your support tickets. What would you like to do with them?\n"
+                             "Available options with structured output support:\n" + "\n".join(
+                                 f"{n}. {a['agent']}: {', '.join(a['available_fields'])}"
+                                 for n, a in enumerate(result(r, "recommend_agents")["agents"], 1))))
+    first = dag.test(run_conf={**conf, "text": f"I have a CSV of customer support tickets that need processing: {csv_uri}"})
+    states = _states(first)
+    assert str(first.state) == "success" and states.pop("agent_request") == "success"
+    assert set(states.values()) == {"skipped"}  # a menu: nothing ran
+    menu = slack_conn.of("chat.postMessage")[-1]
+    thread_ts = menu.body["thread_ts"]
+    assert "Available options with structured output support:\n1. ticket-classifier-agent" in menu.text
+
+    script.add(call("validate_agent_compatibility", agent_name="ticket-classifier-agent"),
+               lambda r: call("generate_batch_config", csv_uri=result(r, "analyze_csv_structure")["csv_uri"],
+                              agent_name="ticket-classifier-agent", concurrency=4),
+               lambda r: call("execute_batch_processor", **result(r, "generate_batch_config")),
+               say("Perfect! I'll use the ticket-classifier-agent: categories, priorities and suggested responses."))
+    slack_conn.clear()
+    second = dag.test(run_conf={**conf, "text": "Let's classify them and generate responses", "thread_ts": thread_ts})
+    assert str(second.state) == "success", _states(second)
+    assert {k: v for k, v in _states(second).items() if v != "success"} == {}
+    in_thread = [c.text for c in slack_conn.of("chat.postMessage") if c.body.get("thread_ts") == thread_ts]
+    assert in_thread[0].startswith("Perfect! I'll use the ticket-classifier-agent")
+    texts = "\n".join(in_thread)
+    assert "Progress: 3/3 rows processed (100%)" in texts and "Successfully processed: 3 rows" in texts
+    sfn = aws_conn.client("stepfunctions")
+    names = {e["name"] for e in sfn.list_executions(stateMachineArn=aws_conn.refs.state_machine_arn)["executions"]}
+    assert execution_name("chat_command", second.run_id) in names  # the chat run's own pipeline ran it
