@@ -32,6 +32,7 @@ def get_provider_info() -> dict:
                     f"{_PACKAGE}.operators.execute_batch",
                     f"{_PACKAGE}.operators.get_batch_results",
                     f"{_PACKAGE}.operators.agent_request",
+                    f"{_PACKAGE}.operators.chat_agent",
                     f"{_PACKAGE}.operators.batch_approval",
                     f"{_PACKAGE}.operators.chat_replies",
                     f"{_PACKAGE}.operators.merge_retry",

@@ -61,11 +61,14 @@ LAYERS: dict[str, int] = {
     "chat_dag": 5,
     "scheduled_dags": 5,
     "plugins": 5,
+    "plugins.airflow_api": 2,  # a plain httpx client of Airflow's REST API (the launcher and the plugins use it)
     # 6: entry points: DAG files, the CLI and its local runs
     "dags": 6,
     "dag_builders.dags": 6,
     "cli": 6,
-    "orchestrator": 6,  # the MCP server and its tools: an entry point beside the CLI (runs cli.local_run)
+    "orchestrator": 3,  # the toolset, the orchestrator agent and its conversations: the chat operator builds on them
+    "orchestrator.mcp_server": 6,  # entry points beside the CLI
+    "orchestrator.embedded_run": 6,  # (runs cli.local_run)
     "local_run": 6,
     "local_retry": 6,
 }
