@@ -37,10 +37,10 @@ COMPANIES_CSV = (
 
 TEST_ROLE_ARN = "arn:aws:iam::123456789012:role/batchorch-tests"
 STATE_MACHINES = {
-    # RUNNING for about two seconds, then SUCCEEDED.
+    # RUNNING for about four seconds, then SUCCEEDED.
     "succeeds": {
         "StartAt": "Work",
-        "States": {"Work": {"Type": "Wait", "Seconds": 2, "Next": "Done"}, "Done": {"Type": "Succeed"}},
+        "States": {"Work": {"Type": "Wait", "Seconds": 4, "Next": "Done"}, "Done": {"Type": "Succeed"}},
     },
     "fails": {
         "StartAt": "Boom",
@@ -51,7 +51,7 @@ STATE_MACHINES = {
 
 @pytest.fixture
 def start_execution(aws_conn):
-    """Start a tiny stand-in execution ("succeeds" after ~2 s, or "fails" at once); returns its ARN."""
+    """Start a tiny stand-in execution ("succeeds" after ~4 s, time for a first poll on a loaded machine; "fails" at once); its ARN."""
     sfn = aws_conn.client("stepfunctions")
     machines = {m["name"]: m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]}
 
