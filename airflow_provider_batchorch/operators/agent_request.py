@@ -13,12 +13,10 @@ from airflow_provider_batchorch.aws.registry_table import load_configured_regist
 from airflow_provider_batchorch.core.s3_uri import parse_s3_uri
 from airflow_provider_batchorch.core.chat.replies import plan_message
 from airflow_provider_batchorch.aws.s3_text import s3_object_text
-from airflow_provider_batchorch.aws.csv_source import analyze_s3_csv_head
 from airflow_provider_batchorch.core.errors import BatchorchError
 from airflow_provider_batchorch.core.registry import AgentRegistry
 from airflow_provider_batchorch.core.registry_trust import RegistryTrust
 from airflow_provider_batchorch.core.task_outputs import QUESTION_XCOM_KEY, AgentRequestResult
-from airflow_provider_batchorch.agents.registry_loader import assemble_registry
 from airflow_provider_batchorch.core.chat.request_parser import input_csv_uri, parse_request
 from airflow_provider_batchorch.core.chat.request_policy import (
     ParsedRequest,
@@ -117,6 +115,8 @@ class AgentRequestOperator(AwsBaseOperator[BatchorchHook], SkipMixin):
         """The header of the CSV the request names (a ranged read of its head, only in an allowed bucket), so
         its columns weigh in on the agent; ``[]`` when there is none or it cannot be read (the batch's own
         analysis reports that)."""
+        from airflow_provider_batchorch.aws.csv_source import analyze_s3_csv_head  # pyarrow, numpy: not at DAG parse
+
         uri = input_csv_uri(self.text, policy)
         if uri is None:
             return []
@@ -151,6 +151,8 @@ class AgentRequestOperator(AwsBaseOperator[BatchorchHook], SkipMixin):
     def load_registry(self, policy: RequestPolicy) -> AgentRegistry:
         """The built-in agents, the configured registry files (the policy's registry, set by the deployment, and
         ``BATCHORCH_REGISTRY_FILES``), plus ``registry_table``. A chat request never adds a registry."""
+        from airflow_provider_batchorch.agents.registry_loader import assemble_registry  # the built-in agents
+
         table = load_configured_registry_table(self.hook.dynamodb, self.registry_table,
                                                self.hook.conn_config.extra_config)
         trust = RegistryTrust.from_env(registry_files=[policy.registry])

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow_provider_batchorch.aws.job_records import record_job
-from airflow_provider_batchorch.aws.results import assemble_results
 from airflow_provider_batchorch.core.models import BatchConfig
 from airflow_provider_batchorch.core.summary import summary_text
 from airflow_provider_batchorch.hooks.batch_metrics import emit_metrics
@@ -38,6 +37,8 @@ class GetBatchResultsOperator(AwsBaseOperator[BatchorchHook]):
         self.execution_arn = execution_arn
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_batchorch.aws.results import assemble_results  # pyarrow, numpy: not at DAG parse
+
         BatchExecutionLink.persist_for(context, self, self.execution_arn)
         config = BatchConfig.model_validate(self.config)
         summary = assemble_results(self.hook.s3, self.hook.sfn, config, self.execution_arn)

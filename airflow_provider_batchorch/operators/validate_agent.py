@@ -12,7 +12,6 @@ from airflow_provider_batchorch.aws.s3_text import s3_object_text
 from airflow_provider_batchorch.core.registry import AgentRegistry
 from airflow_provider_batchorch.core.registry_trust import RegistryTrust
 from airflow_provider_batchorch.core.task_outputs import ValidateResult
-from airflow_provider_batchorch.agents.registry_loader import assemble_registry
 from airflow_provider_batchorch.hooks.batchorch import BatchorchHook
 
 if TYPE_CHECKING:
@@ -68,6 +67,8 @@ class ValidateAgentOperator(AwsBaseOperator[BatchorchHook]):
         return ValidateResult(agent=spec, description=registry.describe(spec.name)).model_dump(mode="json")
 
     def resolve_registry(self) -> AgentRegistry:
+        from airflow_provider_batchorch.agents.registry_loader import assemble_registry  # the built-in agents
+
         table = load_configured_registry_table(self.hook.dynamodb, self.registry_table,
                                                self.hook.conn_config.extra_config)
         return assemble_registry(self.registry, trust=RegistryTrust.from_env(registry_files=self.registry_files),

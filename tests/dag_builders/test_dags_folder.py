@@ -93,3 +93,22 @@ def test_each_dag_file_imports_in_under_a_second_in_a_fresh_interpreter(dag_file
         if reports[-1]["seconds"] < 1.0:
             return
     pytest.fail(f"importing {dag_file.name} took over a second: {reports}")
+
+
+# What the operators, sensors and triggers import inside ``execute()``: the DAG processor never runs it, so a DAG
+# file must not pay for it (numpy and pyarrow alone were a quarter of a second; see BENCHMARKS.md, DAG parse time).
+EXECUTE_TIME_ONLY = ("numpy", "pyarrow", "airflow_provider_batchorch.builtin_agents",
+                     "airflow_provider_batchorch.core.csv.profile", "pydantic_ai", "slack_sdk", "jsonschema")
+
+
+def test_dag_files_leave_execute_time_imports_to_execute():
+    script = (
+        "import json, runpy, sys; import airflow.sdk; had = set(sys.modules); found = {}\n"
+        f"for path in {[str(p) for p in sorted(PACKAGE_DAGS_FOLDER.glob('*.py'))]!r}:\n"
+        "    runpy.run_path(path)\n"
+        f"    found[path.rsplit('/', 1)[-1]] = [m for m in {EXECUTE_TIME_ONLY!r} if m in set(sys.modules) - had]\n"
+        "print(json.dumps(found))"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    found = json.loads(result.stdout.strip().splitlines()[-1])
+    assert found and all(modules == [] for modules in found.values()), found
