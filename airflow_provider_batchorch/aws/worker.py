@@ -143,10 +143,12 @@ class ChunkWorker:
         token = body["task_token"]
         chunk = ChunkSpec.model_validate(body["chunk"])
         heartbeat_seconds = body.get("heartbeat_seconds")  # absent: a definition without HeartbeatSeconds
-        if heartbeat_seconds and not await asyncio.to_thread(self._heartbeat, token, chunk.chunk):
+        if heartbeat_seconds and await asyncio.to_thread(self._first_heartbeat, token, chunk.chunk) == "TaskTimedOut":
             # A redelivered message whose task already timed out (its retry sent a new message): nothing waits for
             # it. Not processing it also spares the worker a chunk that killed the ones it was delivered to.
-            log.warning("chunk %s: its task is no longer waiting (timed out or ended); message dropped", chunk.chunk)
+            # Only TaskTimedOut is final: the emulator answers InvalidToken to a heartbeat that races ahead of its
+            # own registration of a fresh token, and dropping that message would lose the chunk.
+            log.warning("chunk %s: its task timed out before this delivery; message dropped", chunk.chunk)
             await self._delete(message, chunk.chunk)
             return
         keep_alive = asyncio.create_task(self._keep_alive(message["ReceiptHandle"], token, chunk.chunk,
@@ -204,6 +206,16 @@ class ChunkWorker:
             if exc.response["Error"]["Code"] not in GONE_TASK_ERRORS:
                 raise
             log.warning("task token no longer valid: %s", exc.response["Error"]["Code"])
+
+    def _first_heartbeat(self, token: str, chunk: int) -> str | None:
+        """SendTaskHeartbeat on receipt; the error code when the task refused it, else None."""
+        try:
+            self.sfn.send_task_heartbeat(taskToken=token)
+        except ClientError as exc:
+            return exc.response["Error"]["Code"]
+        except BotoCoreError as exc:
+            log.warning("chunk %s: heartbeat failed: %s", chunk, exc)
+        return None
 
     def _heartbeat(self, token: str, chunk: int) -> bool:
         """SendTaskHeartbeat; False when the task no longer waits for this token (timed out, or ended)."""

@@ -157,8 +157,9 @@ class AirflowCluster:
                             headers={"Authorization": f"Bearer {token.json()['access_token']}"})
 
     def tail(self, lines: int = 40) -> str:
-        """The end of every component log, for an assertion message."""
+        """The end of every component log and task log, for an assertion message."""
         parts = []
-        for path in sorted(self.logs.glob("*.log")):
+        task_logs = sorted((self.home / "logs").glob("dag_id=*/**/*.log")) if (self.home / "logs").exists() else []
+        for path in [*sorted(self.logs.glob("*.log")), *task_logs]:
             parts.append(f"--- {path.name}\n" + "\n".join(path.read_text(errors="replace").splitlines()[-lines:]))
         return "\n".join(parts)
