@@ -5,13 +5,11 @@ ticket-classifier-agent on the CSV named earlier through the chat run's own pipe
 
 from __future__ import annotations
 
-import json
 
 import pytest
 
 from airflow_provider_batchorch.aws.processor import execution_name
-from tests.support.openai_stub_server import OpenAIStubServer
-from tests.support.scripted_tool_model import ToolScript, call, result, say
+from tests.support.scripted_tool_model import call, result, say, scripted_pydanticai_connection
 
 pytestmark = pytest.mark.e2e
 
@@ -23,11 +21,7 @@ TICKETS_CSV = ("ticket_id,message,customer_email\n"
 
 @pytest.fixture
 def script(monkeypatch):
-    script = ToolScript()
-    with OpenAIStubServer(script) as server:
-        monkeypatch.delenv("BATCHORCH_CHAT_LLM_CONN_ID", raising=False)
-        monkeypatch.setenv("AIRFLOW_CONN_PYDANTICAI_DEFAULT", json.dumps(
-            {"conn_type": "pydanticai", "host": server.base_url, "extra": {"model": "scripted-orchestrator"}}))
+    with scripted_pydanticai_connection(monkeypatch) as script:
         yield script
 
 

@@ -4,7 +4,6 @@ this chat run's pipeline (so the approval step still gates it); a menu ends the 
 
 from __future__ import annotations
 
-import json
 import uuid
 
 import pytest
@@ -12,8 +11,7 @@ import pytest
 from airflow_provider_batchorch.aws.processor import execution_name
 from airflow_provider_batchorch.operators.chat_agent import REPLY_XCOM_KEY, ChatAgentOperator
 from airflow_provider_batchorch.orchestrator.conversations import Conversation, ConversationKey
-from tests.support.openai_stub_server import OpenAIStubServer
-from tests.support.scripted_tool_model import ToolScript, call, result, say
+from tests.support.scripted_tool_model import call, result, say, scripted_pydanticai_connection
 
 RUN_ID = "slack-0612-9"
 
@@ -40,11 +38,7 @@ def _operator(bucket: str, slack, text: str, **kwargs) -> ChatAgentOperator:
 
 @pytest.fixture
 def scripted_llm(monkeypatch):
-    script = ToolScript()
-    with OpenAIStubServer(script) as server:
-        monkeypatch.delenv("BATCHORCH_CHAT_LLM_CONN_ID", raising=False)
-        monkeypatch.setenv("AIRFLOW_CONN_PYDANTICAI_DEFAULT", json.dumps(
-            {"conn_type": "pydanticai", "host": server.base_url, "extra": {"model": "scripted-orchestrator"}}))
+    with scripted_pydanticai_connection(monkeypatch) as script:
         yield script
 
 

@@ -17,9 +17,10 @@ import re
 import threading
 import time
 from collections import deque
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
-from tests.support.openai_stub_server import Reply, StubRequest
+from tests.support.openai_stub_server import OpenAIStubServer, Reply, StubRequest
 
 Step = Callable[[StubRequest], Reply | None] | Reply
 
@@ -109,3 +110,14 @@ class ToolScript:
                 if reply is not None:
                     return reply
         return Reply(status=500, error_body={"error": {"message": "the script has no step left"}})
+
+
+@contextmanager
+def scripted_pydanticai_connection(monkeypatch) -> Iterator["ToolScript"]:
+    """A ToolScript behind a stub server, configured as the ``pydanticai_default`` connection the chat DAG looks for."""
+    script = ToolScript()
+    with OpenAIStubServer(script) as server:
+        monkeypatch.delenv("BATCHORCH_CHAT_LLM_CONN_ID", raising=False)
+        monkeypatch.setenv("AIRFLOW_CONN_PYDANTICAI_DEFAULT", json.dumps(
+            {"conn_type": "pydanticai", "host": server.base_url, "extra": {"model": "scripted-orchestrator"}}))
+        yield script
