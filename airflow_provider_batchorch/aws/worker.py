@@ -143,7 +143,7 @@ class ChunkWorker:
         token = body["task_token"]
         chunk = ChunkSpec.model_validate(body["chunk"])
         heartbeat_seconds = body.get("heartbeat_seconds")  # absent: a definition without HeartbeatSeconds
-        if heartbeat_seconds and await asyncio.to_thread(self._first_heartbeat, token, chunk.chunk) == "TaskTimedOut":
+        if heartbeat_seconds and await asyncio.to_thread(self._heartbeat, token, chunk.chunk) == "TaskTimedOut":
             # A redelivered message whose task already timed out (its retry sent a new message): nothing waits for
             # it. Not processing it also spares the worker a chunk that killed the ones it was delivered to.
             # Only TaskTimedOut is final: the emulator answers InvalidToken to a heartbeat that races ahead of its
@@ -207,27 +207,19 @@ class ChunkWorker:
                 raise
             log.warning("task token no longer valid: %s", exc.response["Error"]["Code"])
 
-    def _first_heartbeat(self, token: str, chunk: int) -> str | None:
-        """SendTaskHeartbeat on receipt; the error code when the task refused it, else None."""
+    def _heartbeat(self, token: str, chunk: int) -> str | None:
+        """SendTaskHeartbeat; the error code when the task refused it, else None (a transport error is logged:
+        the next tick tries again before HeartbeatSeconds run out)."""
         try:
             self.sfn.send_task_heartbeat(taskToken=token)
         except ClientError as exc:
-            return exc.response["Error"]["Code"]
+            code = exc.response["Error"]["Code"]
+            if code not in GONE_TASK_ERRORS:
+                log.warning("chunk %s: heartbeat failed: %s", chunk, exc)
+            return code
         except BotoCoreError as exc:
             log.warning("chunk %s: heartbeat failed: %s", chunk, exc)
         return None
-
-    def _heartbeat(self, token: str, chunk: int) -> bool:
-        """SendTaskHeartbeat; False when the task no longer waits for this token (timed out, or ended)."""
-        try:
-            self.sfn.send_task_heartbeat(taskToken=token)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] in GONE_TASK_ERRORS:
-                return False
-            log.warning("chunk %s: heartbeat failed: %s", chunk, exc)
-        except BotoCoreError as exc:  # the next tick tries again before HeartbeatSeconds run out
-            log.warning("chunk %s: heartbeat failed: %s", chunk, exc)
-        return True
 
     def keep_alive_interval(self, heartbeat_seconds: float | None) -> float:
         """Seconds between two keep-alive ticks: a third of the visibility timeout, and a HEARTBEATS_PER_WINDOW-th
@@ -252,7 +244,7 @@ class ChunkWorker:
                 )
             except (BotoCoreError, ClientError) as exc:  # two more tries before the message becomes visible
                 log.warning("could not extend a chunk's visibility: %s", exc)
-            if heartbeat_seconds and not await asyncio.to_thread(self._heartbeat, token, chunk):
+            if heartbeat_seconds and await asyncio.to_thread(self._heartbeat, token, chunk) in GONE_TASK_ERRORS:
                 # Its retry (a new message) may already be on another worker; this answer will be refused.
                 log.warning("chunk %s: its task is no longer waiting (timed out); heartbeats stopped", chunk)
                 heartbeat_seconds = None
