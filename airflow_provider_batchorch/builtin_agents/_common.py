@@ -142,3 +142,14 @@ def confidence_property() -> dict[str, Any]:
 
 def python_invocation(module_name: str, function: str = "run") -> PythonInvocation:
     return PythonInvocation(callable=f"{module_name}:{function}")
+
+
+def unknown_reasons_property(fields: Iterable[str]) -> dict[str, Any]:
+    """``{field: reason or null}``: why each output field that can be unknown is null in this answer."""
+    names = list(fields)
+    return strict_object(
+        "UnknownReasons",
+        {name: string(f"Why '{name}' is unknown (null); null when it has a value", nullable=True, maxLength=300)
+         for name in names},
+        "For each field the answer may leave unknown: the reason it is null, or null when it has a value",
+    )

@@ -1,9 +1,7 @@
-"""Lookup tables of the company enrichment agent: industry taxonomy and keywords, size markers, and a list of
-well-known companies with approximate public figures (headcount and revenue around fiscal 2023, USD)."""
+"""The company enrichment agent's documented rules: the industry taxonomy and the keywords that select an
+industry from a company's name or website. No figures about any company live here."""
 
 from __future__ import annotations
-
-from typing import NamedTuple
 
 INDUSTRIES: tuple[str, ...] = (
     "Software",
@@ -105,154 +103,8 @@ INDUSTRY_KEYWORDS: dict[str, dict[str, float]] = {
                                "department": 1, "association": 1.5, "federation": 1.5, "society": 1},
 }
 
-# Top-level domain -> (industry, weight).
-TLD_HINTS: dict[str, tuple[str, float]] = {
-    "io": ("Software", 1.0), "ai": ("Software", 1.5), "dev": ("Software", 1.5), "app": ("Software", 1.5),
-    "tech": ("Technology", 1.5), "bank": ("Financial Services", 3.0), "finance": ("Financial Services", 2.0),
-    "insurance": ("Financial Services", 3.0), "edu": ("Education", 3.0), "gov": ("Government & Nonprofit", 3.0),
-    "org": ("Government & Nonprofit", 0.5), "health": ("Healthcare", 2.0), "energy": ("Energy & Utilities", 2.0),
-    "shop": ("Retail", 1.5), "store": ("Retail", 1.5), "travel": ("Hospitality & Travel", 2.0),
-    "media": ("Media & Entertainment", 1.5), "law": ("Professional Services", 2.0),
-}
+# Employee ranges, smallest first: the bands employee_range may take when a source states the headcount.
+SIZE_BANDS: tuple[str, ...] = ("1-10", "11-50", "51-200", "201-1000", "1001-5000", "5001-10000", "10001+")
 
-# Employee ranges, smallest first: (label, representative headcount used as the estimate).
-SIZE_BANDS: tuple[tuple[str, int], ...] = (
-    ("1-10", 6),
-    ("11-50", 30),
-    ("51-200", 120),
-    ("201-1000", 450),
-    ("1001-5000", 2200),
-    ("5001-10000", 7000),
-    ("10001+", 25000),
-)
-
-# Typical band (index into SIZE_BANDS) of a company named only by its industry, and revenue per employee (USD).
-INDUSTRY_PROFILE: dict[str, tuple[int, int]] = {
-    "Software": (2, 200_000), "Technology": (2, 250_000), "Financial Services": (3, 350_000),
-    "Healthcare": (3, 120_000), "Pharmaceuticals & Biotech": (2, 400_000), "Retail": (2, 180_000),
-    "Consumer Goods": (2, 250_000), "Food & Beverage": (2, 200_000), "Manufacturing": (3, 250_000),
-    "Automotive": (3, 400_000), "Aerospace & Defense": (3, 300_000), "Energy & Utilities": (3, 900_000),
-    "Telecommunications": (3, 450_000), "Media & Entertainment": (2, 300_000),
-    "Transportation & Logistics": (3, 150_000), "Real Estate": (1, 300_000), "Construction": (2, 200_000),
-    "Education": (3, 80_000), "Hospitality & Travel": (1, 60_000), "Professional Services": (1, 150_000),
-    "Agriculture": (1, 200_000), "Government & Nonprofit": (1, 90_000), "Other": (1, 150_000),
-}
-
-# Legal forms and name words that hint at size: marker -> band shift.
-SIZE_MARKERS: dict[str, int] = {
-    "holdings": 2, "group": 1, "international": 1, "global": 1, "worldwide": 1, "corporation": 1, "corp": 1,
-    "plc": 2, "ag": 1, "se": 1, "nv": 1, "enterprises": 1, "conglomerate": 2, "national": 1,
-    "llc": -1, "studio": -1, "boutique": -1, "bakery": -1, "cafe": -1, "partners": -1, "associates": -1,
-    "sons": -1, "co op": -1, "cooperative": -1, "family": -1, "startup": -1, "shop": -1, "workshop": -1,
-}
-
-# Domains of products and companies that have shut down: the site cannot be read any more.
-DEFUNCT_DOMAINS: frozenset[str] = frozenset(
-    {"geocities.com", "friendster.com", "vine.co", "theranos.com", "quibi.com", "jawbone.com",
-     "google-plus.com", "myspace-music.com", "pets.com", "webvan.com"}
-)
-
-# Names and TLDs reserved by RFC 2606 / RFC 6761: nothing real is ever published there.
-RESERVED_TLDS: frozenset[str] = frozenset({"invalid", "test", "example", "localhost", "local"})
+# Second-level names reserved by RFC 2606 for documentation: never a company's website.
 RESERVED_DOMAINS: frozenset[str] = frozenset({"example.com", "example.net", "example.org"})
-
-LEGAL_SUFFIXES: frozenset[str] = frozenset(
-    {"inc", "incorporated", "llc", "ltd", "limited", "corp", "corporation", "co", "company", "plc", "gmbh", "ag",
-     "sa", "sas", "se", "nv", "bv", "ab", "as", "oy", "spa", "srl", "pty", "kk", "the", "group", "holdings"}
-)
-
-
-class KnownCompany(NamedTuple):
-    name: str
-    domain: str
-    industry: str
-    employees: int
-    revenue_usd: int
-    country: str
-    aliases: tuple[str, ...] = ()
-
-
-_B = 1_000_000_000
-
-KNOWN_COMPANIES: tuple[KnownCompany, ...] = (
-    KnownCompany("Apple", "apple.com", "Technology", 161_000, 383 * _B, "US", ("apple inc", "apple computer")),
-    KnownCompany("Microsoft", "microsoft.com", "Software", 221_000, 212 * _B, "US"),
-    KnownCompany("Alphabet", "abc.xyz", "Software", 182_000, 307 * _B, "US", ("google",)),
-    KnownCompany("Amazon", "amazon.com", "Retail", 1_525_000, 575 * _B, "US", ("amazon com",)),
-    KnownCompany("Meta Platforms", "meta.com", "Software", 67_000, 135 * _B, "US", ("meta", "facebook")),
-    KnownCompany("Netflix", "netflix.com", "Media & Entertainment", 13_000, 34 * _B, "US"),
-    KnownCompany("Tesla", "tesla.com", "Automotive", 140_000, 97 * _B, "US", ("tesla motors",)),
-    KnownCompany("NVIDIA", "nvidia.com", "Technology", 29_600, 61 * _B, "US"),
-    KnownCompany("Intel", "intel.com", "Technology", 124_800, 54 * _B, "US"),
-    KnownCompany("IBM", "ibm.com", "Technology", 282_000, 62 * _B, "US", ("international business machines",)),
-    KnownCompany("Oracle", "oracle.com", "Software", 164_000, 50 * _B, "US"),
-    KnownCompany("Salesforce", "salesforce.com", "Software", 72_700, 35 * _B, "US"),
-    KnownCompany("Adobe", "adobe.com", "Software", 29_900, 19 * _B, "US", ("adobe systems",)),
-    KnownCompany("SAP", "sap.com", "Software", 107_000, 34 * _B, "DE"),
-    KnownCompany("Shopify", "shopify.com", "Software", 8_300, 7 * _B, "CA"),
-    KnownCompany("Atlassian", "atlassian.com", "Software", 10_700, 4 * _B, "AU"),
-    KnownCompany("Zoom Video Communications", "zoom.us", "Software", 7_400, 4 * _B, "US", ("zoom",)),
-    KnownCompany("Spotify", "spotify.com", "Media & Entertainment", 9_100, 14 * _B, "SE"),
-    KnownCompany("Uber", "uber.com", "Transportation & Logistics", 30_400, 37 * _B, "US", ("uber technologies",)),
-    KnownCompany("Airbnb", "airbnb.com", "Hospitality & Travel", 6_900, 10 * _B, "US"),
-    KnownCompany("Walmart", "walmart.com", "Retail", 2_100_000, 648 * _B, "US"),
-    KnownCompany("Target", "target.com", "Retail", 415_000, 107 * _B, "US"),
-    KnownCompany("Costco", "costco.com", "Retail", 316_000, 242 * _B, "US", ("costco wholesale",)),
-    KnownCompany("IKEA", "ikea.com", "Retail", 219_000, 51 * _B, "SE"),
-    KnownCompany("Inditex", "inditex.com", "Retail", 161_000, 39 * _B, "ES", ("zara",)),
-    KnownCompany("Nike", "nike.com", "Consumer Goods", 83_700, 51 * _B, "US"),
-    KnownCompany("Procter & Gamble", "pg.com", "Consumer Goods", 107_000, 82 * _B, "US", ("p&g", "procter and gamble")),
-    KnownCompany("Unilever", "unilever.com", "Consumer Goods", 128_000, 65 * _B, "GB"),
-    KnownCompany("The Coca-Cola Company", "coca-colacompany.com", "Food & Beverage", 79_100, 46 * _B, "US",
-                 ("coca cola", "coca-cola", "coke")),
-    KnownCompany("PepsiCo", "pepsico.com", "Food & Beverage", 318_000, 92 * _B, "US", ("pepsi",)),
-    KnownCompany("Nestlé", "nestle.com", "Food & Beverage", 270_000, 103 * _B, "CH", ("nestle",)),
-    KnownCompany("McDonald's", "mcdonalds.com", "Hospitality & Travel", 150_000, 26 * _B, "US", ("mcdonalds",)),
-    KnownCompany("Starbucks", "starbucks.com", "Hospitality & Travel", 381_000, 36 * _B, "US"),
-    KnownCompany("Marriott International", "marriott.com", "Hospitality & Travel", 411_000, 24 * _B, "US",
-                 ("marriott",)),
-    KnownCompany("Johnson & Johnson", "jnj.com", "Pharmaceuticals & Biotech", 131_900, 85 * _B, "US",
-                 ("j&j", "johnson and johnson")),
-    KnownCompany("Pfizer", "pfizer.com", "Pharmaceuticals & Biotech", 88_000, 58 * _B, "US"),
-    KnownCompany("Novartis", "novartis.com", "Pharmaceuticals & Biotech", 76_000, 45 * _B, "CH"),
-    KnownCompany("Roche", "roche.com", "Pharmaceuticals & Biotech", 103_600, 66 * _B, "CH", ("hoffmann la roche",)),
-    KnownCompany("UnitedHealth Group", "unitedhealthgroup.com", "Healthcare", 440_000, 372 * _B, "US",
-                 ("unitedhealth",)),
-    KnownCompany("Mayo Clinic", "mayoclinic.org", "Healthcare", 76_000, 18 * _B, "US"),
-    KnownCompany("JPMorgan Chase", "jpmorganchase.com", "Financial Services", 309_900, 158 * _B, "US",
-                 ("jpmorgan", "jp morgan", "chase")),
-    KnownCompany("Goldman Sachs", "goldmansachs.com", "Financial Services", 45_300, 46 * _B, "US"),
-    KnownCompany("Visa", "visa.com", "Financial Services", 28_800, 33 * _B, "US"),
-    KnownCompany("Mastercard", "mastercard.com", "Financial Services", 33_400, 25 * _B, "US"),
-    KnownCompany("HSBC", "hsbc.com", "Financial Services", 221_000, 66 * _B, "GB", ("hsbc holdings",)),
-    KnownCompany("Toyota Motor", "toyota.com", "Automotive", 375_000, 275 * _B, "JP", ("toyota",)),
-    KnownCompany("Volkswagen Group", "volkswagen-group.com", "Automotive", 684_000, 348 * _B, "DE",
-                 ("volkswagen", "vw")),
-    KnownCompany("BMW Group", "bmwgroup.com", "Automotive", 155_000, 168 * _B, "DE", ("bmw",)),
-    KnownCompany("Siemens", "siemens.com", "Manufacturing", 320_000, 84 * _B, "DE"),
-    KnownCompany("Caterpillar", "caterpillar.com", "Manufacturing", 113_000, 67 * _B, "US"),
-    KnownCompany("3M", "3m.com", "Manufacturing", 85_000, 33 * _B, "US", ("3m company",)),
-    KnownCompany("Boeing", "boeing.com", "Aerospace & Defense", 171_000, 78 * _B, "US"),
-    KnownCompany("Airbus", "airbus.com", "Aerospace & Defense", 147_000, 71 * _B, "FR"),
-    KnownCompany("Lockheed Martin", "lockheedmartin.com", "Aerospace & Defense", 122_000, 68 * _B, "US"),
-    KnownCompany("ExxonMobil", "exxonmobil.com", "Energy & Utilities", 61_500, 345 * _B, "US",
-                 ("exxon mobil", "exxon")),
-    KnownCompany("Shell", "shell.com", "Energy & Utilities", 103_000, 317 * _B, "GB"),
-    KnownCompany("BP", "bp.com", "Energy & Utilities", 79_400, 213 * _B, "GB", ("british petroleum",)),
-    KnownCompany("Samsung Electronics", "samsung.com", "Technology", 267_800, 200 * _B, "KR", ("samsung",)),
-    KnownCompany("Sony Group", "sony.com", "Technology", 113_000, 88 * _B, "JP", ("sony",)),
-    KnownCompany("Verizon", "verizon.com", "Telecommunications", 105_400, 134 * _B, "US",
-                 ("verizon communications",)),
-    KnownCompany("AT&T", "att.com", "Telecommunications", 149_900, 122 * _B, "US", ("at t", "att")),
-    KnownCompany("The Walt Disney Company", "thewaltdisneycompany.com", "Media & Entertainment", 225_000,
-                 89 * _B, "US", ("disney", "walt disney")),
-    KnownCompany("FedEx", "fedex.com", "Transportation & Logistics", 529_000, 90 * _B, "US"),
-    KnownCompany("UPS", "ups.com", "Transportation & Logistics", 500_000, 91 * _B, "US", ("united parcel service",)),
-    KnownCompany("Maersk", "maersk.com", "Transportation & Logistics", 100_000, 51 * _B, "DK",
-                 ("a p moller maersk",)),
-    KnownCompany("Accenture", "accenture.com", "Professional Services", 733_000, 64 * _B, "IE"),
-    KnownCompany("Deloitte", "deloitte.com", "Professional Services", 457_000, 65 * _B, "GB"),
-    KnownCompany("McKinsey & Company", "mckinsey.com", "Professional Services", 45_000, 16 * _B, "US",
-                 ("mckinsey",)),
-    KnownCompany("Harvard University", "harvard.edu", "Education", 20_000, 6 * _B, "US", ("harvard",)),
-)

