@@ -2,7 +2,9 @@
 
 Offline logic: category keyword lexicons (the product name counts double), a feature lexicon plus measured
 specifications (``64GB``, ``5000 mAh``, ``30-hour battery``), quality and risk phrase lists, the shared sentiment
-lexicon, and per-category price bands (or price words when no price is given).
+lexicon, and per-category price bands (or price words when no price is given). Every value is read from the
+row by these rules; when no category term or no price evidence is found, the field is null and
+``unknown_reasons`` says why.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ _CATEGORY_TERMS: dict[str, dict[str, float]] = {
     "Jewelry & Accessories": {"necklace": 2, "ring": 1.5, "bracelet": 2, "earrings": 2, "watch": 1.5,
                               "wallet": 2, "sunglasses": 2, "handbag": 2},
 }
-CATEGORIES = (*_CATEGORY_TERMS, "Other")
+CATEGORIES = (*_CATEGORY_TERMS, "Other")  # "Other": only an LLM answering with this schema uses it
 _CATEGORY_LEXICONS = {category: c.Lexicon(terms) for category, terms in _CATEGORY_TERMS.items()}
 
 # Lower bounds of Mid-range, Premium and Luxury in USD.
@@ -67,7 +69,8 @@ _PRICE_BANDS: dict[str, tuple[float, float, float]] = {
     "Automotive": (25, 150, 600), "Office Supplies": (10, 50, 200), "Pet Supplies": (15, 60, 200),
     "Tools & Home Improvement": (30, 150, 500), "Jewelry & Accessories": (30, 200, 1000), "Other": (25, 100, 500),
 }
-PRICE_TIERS = ("Budget", "Mid-range", "Premium", "Luxury", "Unknown")
+PRICE_TIERS = ("Budget", "Mid-range", "Premium", "Luxury")
+UNKNOWN_FIELDS = ("category", "price_tier")
 _PRICE_WORDS = {
     "Luxury": c.Lexicon({"luxury": 1, "designer": 1, "haute": 1, "exclusive": 1, "limited edition": 1}),
     "Premium": c.Lexicon({"premium": 1, "professional": 1, "pro": 1, "deluxe": 1, "flagship": 1}),
@@ -126,7 +129,9 @@ _UNITS = {"gb": "GB", "tb": "TB", "mb": "MB", "mah": "mAh", "wh": "Wh", "w": "W"
 OUTPUT_SCHEMA = c.strict_object(
     "ProductAnalysis",
     {
-        "category": c.enum(CATEGORIES, "Product category"),
+        "category": {"type": ["string", "null"], "enum": [*CATEGORIES, None],
+                     "description": "The category whose terms the name (counted twice) and description match most; "
+                     "null when none matched"},
         "key_features": c.string_list("Notable features and measured specifications", max_items=8,
                                       item_max_length=60),
         "quality_signals": c.string_list("Evidence of quality (warranty, certification, materials)", max_items=6,
@@ -134,7 +139,10 @@ OUTPUT_SCHEMA = c.strict_object(
         "risk_flags": c.string_list("Warning signs (refurbished, replica, no returns)", max_items=6,
                                     item_max_length=60),
         "sentiment": c.enum(("Positive", "Neutral", "Negative"), "Tone of the description"),
-        "price_tier": c.enum(PRICE_TIERS, "Price position within the category"),
+        "price_tier": {"type": ["string", "null"], "enum": [*PRICE_TIERS, None],
+                       "description": "Price position within the category's price bands (USD), else from price "
+                       "words of the text; null when there is neither"},
+        "unknown_reasons": c.unknown_reasons_property(UNKNOWN_FIELDS),
         "confidence_score": c.confidence_property(),
     },
     "Analysis of one product listing",
@@ -162,7 +170,7 @@ SPEC = AgentSpec(
         "the product category (one of the allowed values), up to 8 key features and measured specifications "
         "stated in the text, quality signals and risk flags actually present in the text, the tone of the "
         "description, the price tier within the category (Unknown when neither a price nor price wording is "
-        "given) and a confidence_score between 0 and 1. Do not invent features.\n" + c.DATA_NOT_INSTRUCTIONS
+        "given: null then, with the reason in unknown_reasons) and a confidence_score between 0 and 1. Do not invent features.\n" + c.DATA_NOT_INSTRUCTIONS
     ),
     invocation=c.python_invocation(__name__),
 )
@@ -196,16 +204,16 @@ def _features(full: str) -> list[str]:
     return seen[:8]
 
 
-def _price_tier(category: str, price: float | None, full: str) -> str:
+def _price_tier(category: str | None, price: float | None, full: str) -> str | None:
     if price is not None:
-        mid, premium, luxury = _PRICE_BANDS[category]
+        mid, premium, luxury = _PRICE_BANDS[category or "Other"]
         if price >= luxury:
             return "Luxury"
         return "Premium" if price >= premium else "Mid-range" if price >= mid else "Budget"
     for tier, lexicon in _PRICE_WORDS.items():
         if lexicon.matches(full):
             return tier
-    return "Unknown"
+    return None
 
 
 def run(inputs: dict[str, Any]) -> dict[str, Any]:
@@ -224,7 +232,6 @@ def run(inputs: dict[str, Any]) -> dict[str, Any]:
     scores = {category: 2 * lexicon.score(name) + lexicon.score(description)
               for category, lexicon in _CATEGORY_LEXICONS.items()}
     category, top, runner_up = c.best_label(scores)
-    category = category or "Other"
 
     features = _features(full)
     quality = list(_QUALITY.matches(full))[:6]
@@ -233,14 +240,20 @@ def run(inputs: dict[str, Any]) -> dict[str, Any]:
     if risks and tone.label == "Positive" and tone.polarity < 1:
         tone.label = "Neutral"
 
-    score = 0.2 if category == "Other" else 0.4 + 0.08 * min(top, 5) - 0.2 * (runner_up / top)
+    score = 0.2 if category is None else 0.4 + 0.08 * min(top, 5) - 0.2 * (runner_up / top)
     score += 0.05 * min(len(features), 3) + (0.05 if description else 0) + (0.05 if price is not None else 0)
+    price_tier = _price_tier(category, price, full)
+    unknown = {
+        "category": None if category else "no category term in the name or the description",
+        "price_tier": None if price_tier else "no price, and no price words in the text",
+    }
     return {
         "category": category,
         "key_features": features,
         "quality_signals": quality,
         "risk_flags": risks,
         "sentiment": tone.label,
-        "price_tier": _price_tier(category, price, full),
+        "price_tier": price_tier,
+        "unknown_reasons": unknown,
         "confidence_score": c.confidence(min(score, 0.95)),
     }
