@@ -4,7 +4,12 @@ Tokens per row are estimated from the CSV's sample rows (the mapped inputs as th
 object per row), the agent's prompt and output schema (sent with every call), and a typical answer for the
 schema; about four characters make a token. Re-asks after an invalid answer are not counted. The price table
 is USD per million tokens, list prices; override or extend it with ``BATCHORCH_MODEL_PRICES``
-(``{"my-model": [input_per_million, output_per_million]}``).
+(``{"my-model": [input_per_million, output_per_million]}``, optionally a third number: the fraction its
+provider's batch API takes off, ``0.5`` for half price).
+
+Each estimate is priced per execution mode: ``realtime`` (one call per row) and ``batch_api`` (the provider's
+asynchronous batch API at its batch discount: half price at OpenAI, Anthropic and Bedrock). ``token_cost``
+prices the tokens a batch actually spent the same way (``core.actual_cost``).
 
 Offline agents (``python``) cost nothing; ``lambda`` and ``stepfunctions`` agents are not priced by token.
 """
@@ -14,7 +19,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping
 
 from pydantic import BaseModel, Field
 
@@ -26,13 +31,26 @@ INSTRUCTIONS_CHARS = 900  # the rules every LLM call carries besides the agent's
 ANSWER_CHARS_PER_STRING = 80  # a typical free-text value in an answer (the schema example is shorter)
 
 
+ExecutionMode = Literal["realtime", "batch_api"]
+EXECUTION_MODES: tuple[ExecutionMode, ...] = ("realtime", "batch_api")
+
+# The fraction of the list price a provider's asynchronous batch API takes off (2025 list prices).
+BATCH_DISCOUNTS: dict[str, float] = {"openai": 0.5, "anthropic": 0.5, "bedrock": 0.5}
+# Model name parts that tell the provider when the model string has no ``provider:`` prefix.
+_PROVIDER_HINTS = (("anthropic.", "bedrock"), ("amazon.", "bedrock"), ("nova-", "bedrock"), ("gpt-", "openai"),
+                   ("claude", "anthropic"))
+
+
 class ModelPrice(BaseModel):
     input_per_million: float = Field(ge=0)
     output_per_million: float = Field(ge=0)
+    batch_discount: float | None = Field(
+        None, ge=0, le=1, description="Fraction off with the provider's batch API; None: the provider's default")
 
 
-def _price(input_per_million: float, output_per_million: float) -> ModelPrice:
-    return ModelPrice(input_per_million=input_per_million, output_per_million=output_per_million)
+def _price(input_per_million: float, output_per_million: float, batch_discount: float | None = None) -> ModelPrice:
+    return ModelPrice(input_per_million=input_per_million, output_per_million=output_per_million,
+                      batch_discount=batch_discount)
 
 
 # List prices in USD per million tokens (2025). Keys match a model name or a part of it (Bedrock ids).
@@ -61,7 +79,10 @@ class CostEstimate(BaseModel):
     rows: int
     input_tokens_per_row: int = 0
     output_tokens_per_row: int = 0
-    cost_usd: float | None = Field(None, description="None when the model has no price in the table")
+    execution_mode: ExecutionMode = Field("realtime", description="The mode ``cost_usd`` is priced for")
+    cost_usd: float | None = Field(None, description="In ``execution_mode``; None when the model has no price")
+    cost_usd_by_mode: dict[str, float | None] = Field(
+        default_factory=dict, description="realtime and batch_api; batch_api None when no batch API is known")
     basis: str = Field("", description="How the number was reached, for the approval message")
 
     @property
@@ -90,9 +111,14 @@ def price_table(environ: Mapping[str, str] | None = None) -> dict[str, ModelPric
     table = dict(DEFAULT_PRICES)
     raw = environ.get("BATCHORCH_MODEL_PRICES", "").strip()
     if raw:
-        for name, (input_price, output_price) in json.loads(raw).items():
-            table[name] = _price(float(input_price), float(output_price))
+        for name, values in json.loads(raw).items():
+            table[name] = _table_entry(values)
     return table
+
+
+def _table_entry(values: Any) -> ModelPrice:
+    input_price, output_price, *discount = values
+    return _price(float(input_price), float(output_price), float(discount[0]) if discount else None)
 
 
 def find_price(model: str, prices: Mapping[str, ModelPrice]) -> ModelPrice | None:
@@ -105,6 +131,38 @@ def find_price(model: str, prices: Mapping[str, ModelPrice]) -> ModelPrice | Non
         if key != "test" and key in model:
             return prices[key]
     return None
+
+
+def provider_of(model: str) -> str | None:
+    """``openai`` for "openai:gpt-4.1-mini" or "gpt-4o", ``bedrock`` for "bedrock:...", else None."""
+    prefix, colon, _ = model.partition(":")
+    if colon and prefix.isidentifier():
+        return prefix.removesuffix("-chat").removesuffix("-responses")
+    return next((provider for hint, provider in _PROVIDER_HINTS if hint in model), None)
+
+
+def batch_discount(model: str, price: ModelPrice | None = None) -> float | None:
+    """The fraction the batch API takes off for ``model``; None when its provider has no batch API we know."""
+    if price is not None and price.batch_discount is not None:
+        return price.batch_discount
+    return BATCH_DISCOUNTS.get(provider_of(model) or "")
+
+
+def token_cost(model: str | None, input_tokens: int, output_tokens: int, *, mode: ExecutionMode = "realtime",
+               prices: Mapping[str, ModelPrice] | None = None) -> float | None:
+    """USD for these tokens on ``model`` in ``mode``; None when the model (or its batch discount) is unknown."""
+    if model is None:
+        return None
+    price = find_price(model, prices if prices is not None else price_table())
+    if price is None:
+        return None
+    cost = (input_tokens * price.input_per_million + output_tokens * price.output_per_million) / 1_000_000
+    if mode == "batch_api":
+        discount = batch_discount(model, price)
+        if discount is None:
+            return None
+        cost *= 1 - discount
+    return round(cost, 6)
 
 
 def _tokens(chars: int) -> int:
@@ -135,11 +193,13 @@ def estimate_cost(
     input_mapping: Mapping[str, str] | None = None,
     model: str | None = None,
     prices: Mapping[str, ModelPrice] | None = None,
+    execution_mode: ExecutionMode = "realtime",
 ) -> CostEstimate:
     """Tokens per row and total cost of running ``agent`` over ``rows`` rows like ``sample_rows``.
 
     :param model: The LLM that will answer; default the agent's own ``llm`` invocation model, if any.
     :param input_mapping: agent input field -> CSV column, to size the inputs the agent is sent.
+    :param execution_mode: The mode ``cost_usd`` is for; ``cost_usd_by_mode`` has both.
     """
     kind = agent.invocation.kind
     model = model or (getattr(agent.invocation, "model", None) if kind == "llm" else None)
@@ -147,19 +207,25 @@ def estimate_cost(
         return CostEstimate(agent=agent.name, model="unknown", rows=rows, basis="the llm agent names no model")
     if model is None:
         basis = "offline agent: no model cost" if kind == "python" else f"{kind} agent: not priced by token"
-        return CostEstimate(agent=agent.name, rows=rows, cost_usd=0.0 if kind == "python" else None, basis=basis)
+        cost = 0.0 if kind == "python" else None
+        return CostEstimate(agent=agent.name, rows=rows, execution_mode=execution_mode, cost_usd=cost,
+                            cost_usd_by_mode=dict.fromkeys(EXECUTION_MODES, cost), basis=basis)
     schema_chars = len(json.dumps(agent.output_schema or {}))
     prompt_chars = len(agent.prompt or agent.description) + INSTRUCTIONS_CHARS + schema_chars
     input_tokens = _tokens(int(prompt_chars + _row_chars(sample_rows or [], input_mapping or {})))
     output_tokens = _tokens(_answer_chars(agent.output_schema or {}))
-    price = find_price(model, prices if prices is not None else price_table())
+    prices = prices if prices is not None else price_table()
+    price = find_price(model, prices)
     estimate = CostEstimate(agent=agent.name, model=model, rows=rows, input_tokens_per_row=input_tokens,
-                            output_tokens_per_row=output_tokens)
+                            output_tokens_per_row=output_tokens, execution_mode=execution_mode,
+                            cost_usd_by_mode=dict.fromkeys(EXECUTION_MODES))
     if price is None:
         estimate.basis = f"no price known for {model}"
         return estimate
-    per_row = (input_tokens * price.input_per_million + output_tokens * price.output_per_million) / 1_000_000
-    estimate.cost_usd = round(per_row * rows, 4)
+    for mode in EXECUTION_MODES:
+        cost = token_cost(model, input_tokens * rows, output_tokens * rows, mode=mode, prices=prices)
+        estimate.cost_usd_by_mode[mode] = None if cost is None else round(cost, 4)
+    estimate.cost_usd = estimate.cost_usd_by_mode[execution_mode]
     estimate.basis = (f"~{input_tokens} input + {output_tokens} output tokens per row at ${price.input_per_million:g}"
                       f" / ${price.output_per_million:g} per million ({model})")
     return estimate
@@ -177,6 +243,18 @@ def approval_reasons(estimate: CostEstimate, thresholds: ApprovalThresholds) -> 
     return reasons
 
 
+def format_usd(cost: float | None) -> str:
+    """``$1.23``, ``$0.0042`` (small amounts keep two significant digits), ``unknown`` for None."""
+    if cost is None:
+        return "unknown"
+    return f"${cost:,.2f}" if cost >= 0.01 or cost == 0 else f"${cost:.2g}"
+
+
 def describe_estimate(estimate: CostEstimate) -> str:
-    cost = "unknown" if estimate.cost_usd is None else f"${estimate.cost_usd:,.2f}"
-    return f"{estimate.rows:,} rows with {estimate.agent}, estimated cost {cost} ({estimate.basis})"
+    """``500 rows with A, estimated cost $0.96 in batch_api mode, $1.91 in realtime (~775 input + ...)``."""
+    text = f"{estimate.rows:,} rows with {estimate.agent}, estimated cost {format_usd(estimate.cost_usd)}"
+    if estimate.model is not None:  # an LLM: both modes
+        text += f" in {estimate.execution_mode} mode" + "".join(
+            f", {format_usd(cost)} in {mode}" for mode, cost in estimate.cost_usd_by_mode.items()
+            if mode != estimate.execution_mode)
+    return f"{text} ({estimate.basis})"

@@ -14,6 +14,17 @@ def connection_credentials(conn_id: str) -> tuple[str | None, str | None, str | 
     return extra.get("model") or None, connection.host or None, connection.password or None
 
 
+def connection_model(agent) -> str | None:
+    """The model an ``llm`` agent's (``AgentSpec``) ``pydanticai`` connection names, when its entry names none."""
+    invocation = agent.invocation
+    if invocation.kind != "llm" or invocation.model or not invocation.conn_id:
+        return None
+    try:
+        return connection_credentials(invocation.conn_id)[0]
+    except Exception:  # no such connection: the estimate says the model is unknown, which asks for approval
+        return None
+
+
 CHAT_LLM_CONN_ENV = "BATCHORCH_CHAT_LLM_CONN_ID"
 DEFAULT_LLM_CONN_ID = "pydanticai_default"
 

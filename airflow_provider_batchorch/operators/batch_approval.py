@@ -9,14 +9,11 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
 from airflow_provider_batchorch.core.chat.replies import approval_message, approval_outcome_message, estimate_message
-from airflow_provider_batchorch.core.cost_estimate import (
-    ApprovalThresholds,
-    approval_reasons,
-    describe_estimate,
-    estimate_cost,
-)
+from airflow_provider_batchorch.core.batch_estimate import estimate_batch
+from airflow_provider_batchorch.core.cost_estimate import ApprovalThresholds, approval_reasons, describe_estimate
 from airflow_provider_batchorch.core.llm_settings import llm_from_env
 from airflow_provider_batchorch.core.models import BatchRequest, CsvProfile
+from airflow_provider_batchorch.hooks.llm_connection import connection_model
 from airflow_provider_batchorch.notifications.slack import DEFAULT_SLACK_CONN_ID, SlackThread, slack_client
 
 if TYPE_CHECKING:
@@ -76,8 +73,7 @@ class BatchApprovalOperator(ApprovalOperator):
         profile = CsvProfile.model_validate(self.profile)
         agent = llm_from_env(AgentSpec.model_validate(self.agent))
         request = BatchRequest.model_validate(self.request)
-        estimate = estimate_cost(agent, rows=profile.row_count, sample_rows=profile.sample_rows,
-                                 input_mapping=request.input_mapping, model=connection_model(agent))
+        estimate = estimate_batch(request, profile, agent, model=connection_model(agent))
         thresholds = ApprovalThresholds.model_validate(self.thresholds) if self.thresholds else ApprovalThresholds.from_env()
         reasons = approval_reasons(estimate, thresholds)
         self.log.info("%s; %s", describe_estimate(estimate), "needs approval: " + "; ".join(reasons) if reasons
@@ -106,16 +102,3 @@ class BatchApprovalOperator(ApprovalOperator):
             return self.generate_link_to_ui_from_context(context=context)
         except Exception:  # no [api] base_url configured: the message tells where to look instead
             return None
-
-
-def connection_model(agent: AgentSpec) -> str | None:
-    """The model an ``llm`` agent's ``pydanticai`` connection names, when the registry entry names none."""
-    invocation = agent.invocation
-    if invocation.kind != "llm" or invocation.model or not invocation.conn_id:
-        return None
-    from airflow_provider_batchorch.hooks.llm_connection import connection_credentials
-
-    try:
-        return connection_credentials(invocation.conn_id)[0]
-    except Exception:  # no such connection: the estimate says the model is unknown, which asks for approval
-        return None

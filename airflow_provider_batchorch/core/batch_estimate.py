@@ -1,0 +1,29 @@
+"""The cost estimate of one batch: its request, CSV profile and agent, before any row is sent.
+
+The analyze/validate step logs it and pushes it (``ValidateResult.cost_estimate``), ``configure_batch`` keeps it
+in the ``BatchConfig`` (so the summary, the job record and the dashboard can set the actual cost against it),
+the approval step and ``batchorch run`` print it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from airflow_provider_batchorch.core.agent_spec import AgentSpec
+from airflow_provider_batchorch.core.cost_estimate import EXECUTION_MODES, CostEstimate, ExecutionMode, estimate_cost
+from airflow_provider_batchorch.core.models import BatchRequest, CsvProfile
+
+
+def requested_mode(request: BatchRequest) -> ExecutionMode:
+    """The request's ``execution_mode`` when it is one the price table knows; otherwise ``realtime``."""
+    mode = getattr(request, "execution_mode", None)
+    return mode if mode in EXECUTION_MODES else "realtime"
+
+
+def estimate_batch(request: BatchRequest, profile: CsvProfile, agent: AgentSpec, *, model: str | None = None,
+                   input_mapping: Mapping[str, str] | None = None) -> CostEstimate:
+    """:param model: The LLM the workers will call when the agent names none (its connection's model).
+    :param input_mapping: The resolved mapping (agent field -> column); default the request's."""
+    return estimate_cost(agent, rows=profile.row_count, sample_rows=profile.sample_rows,
+                         input_mapping=request.input_mapping if input_mapping is None else input_mapping,
+                         model=model, execution_mode=requested_mode(request))
