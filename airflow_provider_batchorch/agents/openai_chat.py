@@ -26,6 +26,7 @@ from typing import Any
 
 import aiohttp
 
+from airflow_provider_batchorch.core.batch_api.results import chat_message_answer as _answer_of
 from airflow_provider_batchorch.core.errors import AgentRowError
 from airflow_provider_batchorch.core.output_validation import OutputValidator
 
@@ -130,8 +131,12 @@ class OpenAIChatRows:
     def body_for(self, messages: list[dict[str, Any]]) -> bytes:
         return self._head + json.dumps(messages, ensure_ascii=False).encode() + self._tail
 
+    def first_messages(self, user_prompt: str) -> list[dict[str, Any]]:
+        """The first request's messages: the system prompt and one row."""
+        return [self._system, {"role": "user", "content": user_prompt}]
+
     async def run(self, user_prompt: str, tokens: TokenCount) -> dict[str, Any]:
-        messages: list[dict[str, Any]] = [self._system, {"role": "user", "content": user_prompt}]
+        messages = self.first_messages(user_prompt)
         for reasks_left in range(self.max_retries, -1, -1):
             message = await self._complete(messages, tokens)
             raw, call_id = _answer_of(message)
@@ -175,14 +180,6 @@ class OpenAIChatRows:
             return answer["choices"][0]["message"]
         except (ValueError, KeyError, IndexError, TypeError, AttributeError) as error:
             raise AgentRowError("Model output rejected", detail=f"not a chat completion: {payload[:200]!r}") from error
-
-
-def _answer_of(message: dict[str, Any]) -> tuple[Any, str | None]:
-    """The raw answer (the output tool call's arguments, or the text) and the tool call's id."""
-    for call in message.get("tool_calls") or ():
-        function = call.get("function") or {}
-        return function.get("arguments"), call.get("id")
-    return message.get("content") or "", None
 
 
 def prompted_instructions(schema: dict[str, Any], description: str | None) -> str:

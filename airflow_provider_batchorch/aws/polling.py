@@ -27,14 +27,15 @@ class _TolerantRead(Generic[T]):
     """``read()``, or ``_MISSED`` after logging a tolerated error; the ``max_errors``-th error in a row is raised."""
 
     def __init__(self, read: Callable[[], T], *, what: str, log: logging.Logger | logging.LoggerAdapter,
-                 max_errors: int) -> None:
+                 max_errors: int, tolerate: tuple[type[BaseException], ...] = TOLERATED_POLL_ERRORS) -> None:
         self.read, self.what, self.log, self.max_errors = read, what, log, max_errors
+        self.tolerate = tolerate
         self.errors_in_a_row = 0
 
     def __call__(self) -> T | object:
         try:
             value = self.read()
-        except TOLERATED_POLL_ERRORS as exc:
+        except self.tolerate as exc:
             self.errors_in_a_row += 1
             if self.errors_in_a_row >= self.max_errors:
                 raise
@@ -60,10 +61,11 @@ def poll(read: Callable[[], T], *, interval: float, what: str, log: logging.Logg
 
 
 async def apoll(read: Callable[[], T], *, interval: float, what: str, log: logging.Logger | logging.LoggerAdapter,
-                error_interval: float | None = None, max_errors: int = MAX_CONSECUTIVE_POLL_ERRORS
-                ) -> AsyncIterator[T]:
-    """``poll`` for the triggerer: ``read`` (boto3, blocking) runs in a thread, the waits on the event loop."""
-    attempt = _TolerantRead(read, what=what, log=log, max_errors=max_errors)
+                error_interval: float | None = None, max_errors: int = MAX_CONSECUTIVE_POLL_ERRORS,
+                tolerate: tuple[type[BaseException], ...] = TOLERATED_POLL_ERRORS) -> AsyncIterator[T]:
+    """``poll`` for the triggerer: ``read`` (boto3, blocking) runs in a thread, the waits on the event loop;
+    ``tolerate``: the errors a poll may fail with (``max_errors`` in a row), default botocore's."""
+    attempt = _TolerantRead(read, what=what, log=log, max_errors=max_errors, tolerate=tolerate)
     while True:
         value = await asyncio.to_thread(attempt)
         if value is not _MISSED:

@@ -43,6 +43,8 @@ from airflow_provider_batchorch.core.models import (
     ChunkSummary,
 )
 from airflow_provider_batchorch.core.summary import summarize_batch
+from airflow_provider_batchorch.core.batch_api.parts import add_execution_parts
+from airflow_provider_batchorch.aws.batch_api_job import load_outcome
 
 SUMMARY_READERS = 16
 # Parts fetched ahead of the one being written (one GET at a time made many small parts latency-bound); a
@@ -211,5 +213,6 @@ def assemble_results(s3, sfn, config: BatchConfig, execution_arn: str) -> BatchS
     write_output_csv(s3, config, failed)
     processing_seconds = (execution["stopDate"] - execution["startDate"]).total_seconds()
     summary = summarize_batch(config, chunks, execution_arn=execution_arn, processing_seconds=processing_seconds)
+    add_execution_parts(summary, config, chunks, load_outcome(s3, config))
     save_summary(s3, config, summary)
     return summary

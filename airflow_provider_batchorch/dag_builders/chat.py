@@ -164,6 +164,6 @@ def build_chat_command_dag(
             **in_thread,
             **aws,
         )
-        chain(request, pipeline.analyze, pipeline.validate, approve, pipeline.configure, pipeline.execute,
-              [pipeline.monitor, progress], pipeline.results, merge, post_results)
+        chain(request, pipeline.analyze, pipeline.validate, approve, pipeline.configure, pipeline.batch_api,
+              pipeline.execute, [pipeline.monitor, progress], pipeline.results, merge, post_results)
     return dag
