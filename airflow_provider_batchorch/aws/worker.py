@@ -279,6 +279,7 @@ class ChunkWorker:
                 rows=len(rows),
                 succeeded=outcome.succeeded,
                 failed=outcome.failed,
+                skipped=outcome.skipped,
                 failure_reasons=dict(outcome.failure_reasons),
                 part_uri=uri,
                 started_at=started_at,
@@ -291,7 +292,8 @@ class ChunkWorker:
             )
             await asyncio.to_thread(save_chunk_summary, self.s3, config, summary)
             await asyncio.to_thread(
-                record_chunk_done, self.ddb, self.progress_table, config.batch_id, chunk.chunk, outcome.succeeded, outcome.failed
+                record_chunk_done, self.ddb, self.progress_table, config.batch_id, chunk.chunk,
+                outcome.succeeded + outcome.skipped, outcome.failed  # a skipped row is done, not failed
             )
         except (BotoCoreError, ClientError, OSError) as exc:
             raise ChunkError(f"chunk {chunk.chunk}: could not store results: {exc}", retryable=True) from exc
@@ -335,7 +337,7 @@ def _failing_call(error: BaseException):
 def merge_outcomes(outcomes: list[ChunkOutcome]) -> ChunkOutcome:
     merged = ChunkOutcome(rows=[row for outcome in outcomes for row in outcome.rows])
     for outcome in outcomes:
-        for name in ("succeeded", "failed", "agent_calls", "rows_reused", "calls_saved", "input_tokens", "output_tokens"):
+        for name in ("succeeded", "failed", "skipped", "agent_calls", "rows_reused", "calls_saved", "input_tokens", "output_tokens"):
             setattr(merged, name, getattr(merged, name) + getattr(outcome, name))
         merged.failure_reasons.update(outcome.failure_reasons)
     return merged

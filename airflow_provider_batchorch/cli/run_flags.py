@@ -27,12 +27,14 @@ FLAG_NAMES: dict[str, tuple[str, ...]] = {
 CONF_ONLY: dict[str, str] = {
     "output_uri": "a local run writes next to its batch in the embedded S3; --output downloads the CSV to a path",
 }
-METAVARS = {"input_mapping": "FIELD=COLUMN", "output_fields": "FIELD", "csv_uri": "CSV", "state_uri": "DIR"}
+METAVARS = {"input_mapping": "FIELD=COLUMN", "output_fields": "FIELD", "csv_uri": "CSV", "state_uri": "DIR",
+            "transforms": "RULES"}
 # What the CLI says beyond the field's description.
 CLI_NOTES = {
     "csv_uri": "or instead --retry-failed",
     "state_uri": "implies --incremental",
     "output_fields": "repeat for each field",
+    "transforms": "RULES: a YAML or JSON file of them, or inline JSON",
 }
 # Where the CLI differs from a DAG run: its own words instead of the description.
 CLI_HELP = {
@@ -40,6 +42,7 @@ CLI_HELP = {
                      "name and synonyms",
     "registry": "A YAML/JSON agent registry file; trusted for the local run it starts, Python agents included",
 }
+FILE_SETTINGS = {"transforms"}  # an object read from a file (or inline JSON), not repeated flags
 
 
 def flags_of(name: str) -> tuple[str, ...]:
@@ -76,6 +79,8 @@ def _argument_kind(setting: RunSetting) -> dict[str, Any]:
         if setting.default:
             return {"action": argparse.BooleanOptionalAction, "default": True}
         return {"action": "store_true"}
+    if setting.name in FILE_SETTINGS:
+        return {"default": None, **metavar}
     if setting.json_type in ("array", "object"):
         return {"action": "append", "default": [], **metavar}
     if setting.json_type in ("integer", "number"):
@@ -92,6 +97,7 @@ def request_from_flags(args: argparse.Namespace) -> BatchRequest:
     values["input_mapping"] = _mapping(values["input_mapping"])
     values["registry"] = str(Path(values["registry"]).resolve()) if values["registry"] else None
     values["state_uri"] = _state_location(values["state_uri"])
+    values["transforms"] = _rules_file(values["transforms"])
     values["incremental"] = values["incremental"] or bool(values["state_uri"])
     return BatchRequest(**values)
 
@@ -110,3 +116,21 @@ def _state_location(state_dir: str | None) -> str | None:
     if not state_dir or state_dir.startswith("s3://"):
         return state_dir
     return str(Path(state_dir).resolve())
+
+
+def _rules_file(value: str | None) -> Any:
+    """``--transforms``: inline JSON (``{...}``), or a YAML/JSON file; ``BatchRequest`` validates what it holds."""
+    if not value:
+        return None
+    import yaml
+
+    try:
+        text = value if value.lstrip().startswith("{") else Path(value).read_text(encoding="utf-8")
+        return yaml.safe_load(text)
+    except OSError as exc:
+        raise BatchorchError(f"--transforms {value!r} cannot be read: {exc.strerror}.",
+                             hint="Give a YAML or JSON file of rules, or inline JSON.") from None
+    except yaml.YAMLError as exc:
+        where = f" at line {exc.problem_mark.line + 1}" if getattr(exc, "problem_mark", None) else ""
+        raise BatchorchError(f"--transforms {value!r} is not YAML or JSON{where}.",
+                             hint="Give a YAML or JSON file of rules, or inline JSON.") from None

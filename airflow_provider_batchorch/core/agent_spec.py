@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
 
 from airflow_provider_batchorch.core.callable_paths import current_callable
+from airflow_provider_batchorch.core.transforms.rules import TransformRules
 
 
 class InputField(BaseModel):
@@ -138,6 +139,16 @@ class AgentSpec(BaseModel):
     )
     prompt: str = ""
     invocation: Invocation
+    transforms: TransformRules | None = Field(None, description="Default transformation rules; a run conf's extend "
+                                              "and override them (core/transforms/rules.py)")
+
+    @model_serializer(mode="wrap")
+    def _omit_unset_transforms(self, handler: Any) -> dict[str, Any]:
+        """An agent without rules dumps as before (XCom, config.json)."""
+        data = handler(self)
+        if isinstance(data, dict) and data.get("transforms") is None:
+            data.pop("transforms", None)
+        return data
 
     @model_validator(mode="after")
     def _fix_output_field_order(self) -> "AgentSpec":

@@ -6,6 +6,7 @@ from airflow_provider_batchorch.core.agent_spec import AgentSpec
 from airflow_provider_batchorch.core.mapping import map_inputs, select_output_fields
 from airflow_provider_batchorch.core.models import BatchConfig, BatchRequest, CsvProfile
 from airflow_provider_batchorch.core.output_location import state_location
+from airflow_provider_batchorch.core.transforms.row_transforms import plan_transforms
 
 
 def plan_concurrency(concurrency: int, chunk_count: int) -> tuple[int, int]:
@@ -21,8 +22,10 @@ def plan_concurrency(concurrency: int, chunk_count: int) -> tuple[int, int]:
 def build_batch_config(
     request: BatchRequest, profile: CsvProfile, agent: AgentSpec, *, batch_id: str, prefix_uri: str
 ) -> BatchConfig:
-    mapping = map_inputs(agent, profile.columns, request.input_mapping)
-    output_fields = select_output_fields(agent, request.output_fields)
+    transforms = plan_transforms(agent, request.transforms, profile.columns, request.output_fields)
+    agent = transforms.agent  # its transforms: the batch's effective rules, checked here before any row runs
+    mapping = map_inputs(agent, transforms.row_columns, request.input_mapping)
+    output_fields = transforms.output_fields or select_output_fields(agent, request.output_fields)
     chunk_count = len(profile.chunks) if profile.chunks else -(-profile.row_count // profile.chunk_rows)
     chunk_concurrency, row_concurrency = plan_concurrency(request.concurrency, chunk_count)
     prefix_uri = prefix_uri.rstrip("/") + "/"

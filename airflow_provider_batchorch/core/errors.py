@@ -46,6 +46,9 @@ def invalid_conf(exc: Any, model: Any = None) -> InvalidConfError:
     if model is None:
         from airflow_provider_batchorch.core.models import BatchRequest as model
     problems = "; ".join(_describe_problem(error, model.model_fields) for error in exc.errors())
+    if all(error["loc"][:1] == ("transforms",) for error in exc.errors()):
+        return TransformRuleError(f"invalid run conf: {problems}.",
+                                  hint="Fix that rule (README: Transformation rules, an example of each).")
     return InvalidConfError(
         f"invalid run conf: {problems}.",
         hint='Example: {"csv_uri": "s3://bucket/companies.csv", "agent": "company-enrichment-agent"}.',
@@ -157,3 +160,17 @@ class ConversationOwnerError(BatchorchError):
     their owner like runs are (docs/security.md)."""
 
     code = "CONVERSATION_NOT_YOURS"
+
+
+class TransformRuleError(InvalidConfError):
+    """A transformation rule (``transforms`` of the run conf or the registry entry) names a column or field that
+    is not there, or holds a template or expression that does not parse; found before any row runs."""
+
+    code = "INVALID_TRANSFORM"
+
+
+class TransformRowError(AgentRowError):
+    """A transformation rule failed on one row (a cell that is not JSON, a value that does not cast, an expression
+    that does not evaluate on it): that row fails, the batch goes on."""
+
+    code = "TRANSFORM_FAILED"

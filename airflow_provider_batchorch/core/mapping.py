@@ -11,7 +11,7 @@ import difflib
 import math
 import re
 import unicodedata
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 from airflow_provider_batchorch.core.agent_spec import AgentSpec, InputField
 from airflow_provider_batchorch.core.errors import (
@@ -167,10 +167,11 @@ def _missing_error(
     )
 
 
-def select_output_fields(agent: AgentSpec, requested: list[str] | None) -> list[str]:
+def select_output_fields(agent: AgentSpec, requested: list[str] | None, *, extra: Sequence[str] = ()) -> list[str]:
     """The output fields to write: all of the schema's, in schema order, when ``requested`` is empty;
-    otherwise the requested ones in the requested order (matched ignoring case and punctuation)."""
-    available = agent.output_fields
+    otherwise the requested ones in the requested order (matched ignoring case and punctuation). ``extra``:
+    more fields that may be requested (the derived fields of the output rules)."""
+    available = [*agent.output_fields, *(name for name in extra if name not in agent.output_fields)]
     if not requested:
         return list(available)
     by_key = {normalize_name(f): f for f in available}

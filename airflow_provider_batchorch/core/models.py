@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
 from airflow_provider_batchorch.core.number_limits import checked_number
 from airflow_provider_batchorch.core.csv.output_header import output_header
+from airflow_provider_batchorch.core.transforms.rules import TransformRules
 
 DataType = Literal["string", "integer", "float", "boolean", "date", "datetime", "empty"]
 
@@ -20,6 +21,7 @@ ERROR_COLUMN = "_error_message"
 METADATA_COLUMNS = [STATUS_COLUMN, ERROR_COLUMN, "_error_code", "_agent", "_agent_version", "_latency_ms", "_processed_at"]
 ROW_SUCCEEDED = "SUCCEEDED"
 ROW_FAILED = "FAILED"
+ROW_SKIPPED = "SKIPPED"  # the row filter of the transformation rules left it out: returned as read
 
 
 class ChunkSpec(BaseModel):
@@ -95,6 +97,11 @@ class BatchRequest(BaseModel):
     state_uri: str | None = Field(None, title="Incremental state",
                                   description="Where incremental state lives: s3://bucket/prefix/ or a local folder; "
                                   "empty: s3://<csv bucket>/batchorch/state/")
+    transforms: TransformRules | None = Field(None, title="Transformation rules",
+                                              description="Input steps (concat, template, jsonpath, static, cast), "
+                                              "a prompt_template, a row filter and output steps (derived, cast, "
+                                              "keep, rename), over the agent's registry defaults; sandboxed "
+                                              "templates, no code (README: Transformation rules)")
 
     @field_validator("output_uri", "state_uri")
     @classmethod
@@ -153,6 +160,7 @@ class ChunkSummary(BaseModel):
     rows: int
     succeeded: int
     failed: int
+    skipped: int = Field(0, description="Rows the row filter left out (_status SKIPPED)")
     failure_reasons: dict[str, int] = Field(default_factory=dict)
     part_uri: str
     started_at: datetime
@@ -184,6 +192,7 @@ class BatchSummary(BaseModel):
     rows_processed: int
     rows_succeeded: int
     rows_failed: int
+    rows_skipped: int = Field(0, description="Rows the row filter left out: returned as read, _status SKIPPED")
     success_rate: float
     output_csv_uri: str
     output_fields: list[str]

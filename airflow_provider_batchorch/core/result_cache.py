@@ -50,14 +50,17 @@ class CacheKeys:
 
     def __init__(self, spec: AgentSpec) -> None:
         # "inputs": 0 stands in for the row: the spec's parts around it are fixed.
-        fixed = canonical_json({
+        material = {
             "agent": spec.name,
             "version": spec.version,
             "prompt": spec.prompt,
             "output_schema": spec.output_schema,
             "invocation": _legacy_spelling(spec.invocation.model_dump(mode="json")),
             "inputs": 0,
-        })
+        }
+        if spec.transforms and spec.transforms.prompt_template:  # another per-row prompt, another answer
+            material["prompt_template"] = [spec.transforms.prompt_engine, spec.transforms.prompt_template]
+        fixed = canonical_json(material)
         prefix, marker, suffix = fixed.partition(',"inputs":0,')
         assert marker, fixed
         self._prefix = f'{prefix},"inputs":'.encode("utf-8")

@@ -21,6 +21,8 @@ from airflow_provider_batchorch.core.mapping import build_agent_inputs
 from airflow_provider_batchorch.core.models import ROW_FAILED, ROW_SUCCEEDED, BatchConfig
 from airflow_provider_batchorch.core.output_validation import OutputValidator
 from airflow_provider_batchorch.core.row_deadline import ROW_DEADLINE, RowDeadline
+from airflow_provider_batchorch.core.transforms.row_filter import skipped_cells
+from airflow_provider_batchorch.core.transforms.row_transforms import RowTransforms
 
 
 @dataclass
@@ -35,6 +37,7 @@ class ChunkOutcome:
     rows: list[list[str]]
     succeeded: int = 0
     failed: int = 0
+    skipped: int = 0  # rows the row filter left out (_status SKIPPED)
     agent_calls: int = 0
     rows_reused: int = 0
     calls_saved: int = 0
@@ -77,6 +80,7 @@ class RowProcessor:
         self.config = config
         self.agent_call = agent_call
         self.validator = validator or OutputValidator(config.agent.output_schema or {"type": "object"})
+        self.transforms = RowTransforms(config.agent, config.columns)  # the batch's transformation rules
 
     async def process_chunk(
         self, rows: list[dict[str, str]], *, on_progress: Callable[[int, int], None] | None = None
@@ -88,7 +92,7 @@ class RowProcessor:
             for index in next_index:
                 outcome.rows[index] = await self._process_row(rows[index], outcome)
                 if on_progress:
-                    on_progress(outcome.succeeded, outcome.failed)
+                    on_progress(outcome.succeeded + outcome.skipped, outcome.failed)
 
         lanes = min(self.config.row_concurrency, len(rows)) or 1
         await asyncio.gather(*(lane() for _ in range(lanes)))
@@ -101,7 +105,10 @@ class RowProcessor:
         failure: RowFailure | None = None
         called = False
         try:
-            inputs = build_agent_inputs(row, config.input_mapping, config.agent)
+            if self.transforms.skips(row):  # the row filter left it out: back as read, no agent call
+                outcome.skipped += 1
+                return skipped_cells(row, config)
+            inputs = build_agent_inputs(self.transforms.input_row(row), config.input_mapping, config.agent)
             called = True
             deadline = RowDeadline(config.timeout_seconds)
             ROW_DEADLINE.set(deadline)  # this row's lane task: read by an agent call that enforces it itself
@@ -112,7 +119,7 @@ class RowProcessor:
                 outcome.rows_reused += result.reused_from == "store"
             outcome.input_tokens += result.input_tokens
             outcome.output_tokens += result.output_tokens
-            output = self.validator.validate(result.output)
+            output = dict(self.transforms.output(self.validator.validate(result.output)))
         except (Exception, SystemExit, KeyboardInterrupt, asyncio.CancelledError) as exc:  # noqa: BLE001 - on its row
             if isinstance(exc, asyncio.CancelledError) and _cancelled_from_outside():
                 raise  # our own cancellation (the worker shutting down, a lane given up): not the row's failure

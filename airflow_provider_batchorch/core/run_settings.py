@@ -86,7 +86,7 @@ def _setting(model: type[BaseModel], name: str, titled: bool) -> RunSetting:
         raise TypeError(f"{model.__name__}.{name} needs a title and a description: the form, docs and flags show them")
     return RunSetting(
         name=name,
-        json_type=JSON_TYPES[origin],
+        json_type="object" if isinstance(origin, type) and issubclass(origin, BaseModel) else JSON_TYPES[origin],
         nullable=nullable,
         required=required,
         default=default if default is not PydanticUndefined else None,

@@ -15,6 +15,7 @@ def summarize_batch(
     succeeded = sum(c.succeeded for c in chunks)
     failed = sum(c.failed for c in chunks)
     processed = succeeded + failed
+    skipped = sum(c.skipped for c in chunks)  # left out by the row filter: neither processed nor failed
     reasons: Counter = Counter()
     for chunk in chunks:
         reasons.update(chunk.failure_reasons)
@@ -22,13 +23,15 @@ def summarize_batch(
     status = "SUCCEEDED" if failed == 0 else "COMPLETED_WITH_ERRORS"
     summary = BatchSummary(
         status=status,
-        message=f"Processed {succeeded} rows successfully, {failed} failed",
+        message=f"Processed {succeeded} rows successfully, {failed} failed"
+                + (f", {skipped} skipped by the row filter" if skipped else ""),
         batch_id=config.batch_id,
         agent=config.agent.name,
         execution_arn=execution_arn,
         rows_processed=processed,
         rows_succeeded=succeeded,
         rows_failed=failed,
+        rows_skipped=skipped,
         success_rate=rate,
         output_csv_uri=config.output_uri,
         output_fields=config.output_fields,
@@ -55,6 +58,7 @@ def summary_text(summary: BatchSummary) -> str:
         f"- Status: {summary.status}",
         f"- Successfully processed: {summary.rows_succeeded} rows ({summary.success_rate}%)",
         f"- Failed: {summary.rows_failed} rows",
+        *([f"- Skipped by the row filter: {summary.rows_skipped} rows"] if summary.rows_skipped else []),
         f"- Output file: {summary.output_csv_uri}",
         f"- Processing time: {summary.processing_time_seconds:.1f} s",
         f"- Output fields: {', '.join(summary.output_fields)}",
