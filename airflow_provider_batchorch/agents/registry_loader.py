@@ -13,7 +13,12 @@ from pathlib import Path
 from airflow_provider_batchorch.builtin_agents import builtin_registry
 from airflow_provider_batchorch.core.errors import RegistryError
 from airflow_provider_batchorch.core.registry import AgentRegistry
-from airflow_provider_batchorch.core.registry_trust import RegistryTrust, check_untrusted, read_registry_source
+from airflow_provider_batchorch.core.registry_trust import (
+    RegistryTrust,
+    check_untrusted,
+    read_registry_source,
+    resolve_escalations,
+)
 
 
 def assemble_registry(
@@ -35,12 +40,13 @@ def assemble_registry(
         registry = registry.merged(read_registry_source(source, read_s3))
     if table is not None:
         registry = registry.merged(table)
+    trusted = registry
     if requested and requested.strip() and not trust.is_configured(requested):
         source = requested.strip()
         brought = read_registry_source(source, read_s3)
         check_untrusted(brought, registry, trust, source)
         registry = registry.merged(brought)
-    return registry
+    return resolve_escalations(registry, trusted)  # escalate_to: trusted agents only
 
 
 def resolve_registry(file: str | Path | None = None) -> AgentRegistry:

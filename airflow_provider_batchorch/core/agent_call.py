@@ -12,6 +12,7 @@ class AgentResult:
     input_tokens: int = 0
     output_tokens: int = 0
     reused_from: str | None = None  # "batch" (a duplicate row of this batch) or "store" (an earlier batch)
+    cascade: Any = None  # a core.cascade_call.CascadeAnswer: which agent of a cascade answered, and why
 
 
 class AgentCall(Protocol):

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_valid
 
 from airflow_provider_batchorch.core.callable_paths import current_callable
 from airflow_provider_batchorch.core.transforms.rules import TransformRules
+from airflow_provider_batchorch.core.escalation_rule import EscalationRule
 
 
 class InputField(BaseModel):
@@ -141,13 +142,26 @@ class AgentSpec(BaseModel):
     invocation: Invocation
     transforms: TransformRules | None = Field(None, description="Default transformation rules; a run conf's extend "
                                               "and override them (core/transforms/rules.py)")
+    escalate_to: str | None = Field(None, description="A stronger trusted agent (registry name) that answers the rows "
+                                    "escalate_when picks (core/cascade_call.py)")
+    escalate_when: EscalationRule | None = Field(None, description="Which rows escalate (core/escalation_rule.py)")
+    escalation_agent: "AgentSpec | None" = Field(
+        None, description="escalate_to as the registry resolved it, among trusted agents only; never from an entry")
+
+    @model_validator(mode="after")
+    def _escalation_has_target_and_rule(self) -> "AgentSpec":
+        if (self.escalate_to is None) != (self.escalate_when is None):
+            raise ValueError("escalate_to and escalate_when go together: name the stronger agent and the rule")
+        return self
 
     @model_serializer(mode="wrap")
-    def _omit_unset_transforms(self, handler: Any) -> dict[str, Any]:
-        """An agent without rules dumps as before (XCom, config.json)."""
+    def _omit_unset_escalation(self, handler: Any) -> dict[str, Any]:
+        """An agent without a cascade dumps as before (XCom, config.json, cache keys stay as they were)."""
         data = handler(self)
-        if isinstance(data, dict) and data.get("transforms") is None:
-            data.pop("transforms", None)
+        if isinstance(data, dict):
+            for name in ("escalate_to", "escalate_when", "escalation_agent", "transforms"):
+                if data.get(name) is None:
+                    data.pop(name, None)
         return data
 
     @model_validator(mode="after")

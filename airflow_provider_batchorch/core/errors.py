@@ -162,6 +162,51 @@ class ConversationOwnerError(BatchorchError):
     code = "CONVERSATION_NOT_YOURS"
 
 
+class BatchApiUnavailableError(InvalidConfError):
+    """``execution_mode: batch_api`` for an agent whose model has no asynchronous batch API we can use."""
+
+    code = "BATCH_API_UNAVAILABLE"
+
+
+class StreamMessageError(AgentRowError):
+    """A stream message that is not ``{"id": ..., "row": {...}}`` JSON: its row is answered FAILED with this code
+    (core/stream/messages.py), the stream goes on."""
+
+    code = "INVALID_STREAM_MESSAGE"
+
+
+class StreamNotStartedError(BatchorchError):
+    """A stream worker found no stream config (``<output_uri>stream.json``) to work from."""
+
+    code = "STREAM_NOT_STARTED"
+
+
+class UriTemplateError(InvalidConfError):
+    """A ``csv_uri`` / ``output_uri`` template names something other than a data-interval value."""
+
+    code = "INVALID_URI_TEMPLATE"
+
+
+class EscalationError(RegistryError):
+    """An agent's ``escalate_to`` cannot be used: the stronger agent is unknown among the trusted agents, has no
+    structured output, lacks an output field of the cheap agent, or needs an input the cheap agent does not get."""
+
+    code = "INVALID_ESCALATION"
+
+
+class GoldenSampleError(InvalidConfError):
+    """The golden sample (a labelled CSV) cannot be scored: unreadable, empty, or no column names an output field."""
+
+    code = "INVALID_GOLDEN_SAMPLE"
+
+
+class GoldenGateFailedError(BatchorchError):
+    """The agent scored below the threshold on the golden sample; ``details["report"]`` is the per-field report.
+    The batch stopped before any other row was called."""
+
+    code = "GOLDEN_GATE_FAILED"
+
+
 class TransformRuleError(InvalidConfError):
     """A transformation rule (``transforms`` of the run conf or the registry entry) names a column or field that
     is not there, or holds a template or expression that does not parse; found before any row runs."""
@@ -174,3 +219,15 @@ class TransformRowError(AgentRowError):
     that does not evaluate on it): that row fails, the batch goes on."""
 
     code = "TRANSFORM_FAILED"
+
+
+class BatchApiJobError(BatchorchError):
+    """The provider's batch API refused a request (upload, create, retrieve, file content) or is not there."""
+
+    code = "BATCH_API_JOB_FAILED"
+
+
+class SchedulePhraseError(InvalidConfError):
+    """A recurring schedule asked for in words that do not make a valid cron ("every day at 25:00")."""
+
+    code = "INVALID_SCHEDULE"

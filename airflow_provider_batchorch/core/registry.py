@@ -26,7 +26,12 @@ from jsonschema.validators import validator_for
 from pydantic import ValidationError
 
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
-from airflow_provider_batchorch.core.errors import IncompatibleAgentError, RegistryError, UnknownAgentError
+from airflow_provider_batchorch.core.errors import (
+    EscalationError,
+    IncompatibleAgentError,
+    RegistryError,
+    UnknownAgentError,
+)
 
 _WORD = re.compile(r"[a-z0-9]+")
 _NAME_NOISE = {"agent", "the", "a", "an", "and", "of", "for", "with"}
@@ -109,6 +114,7 @@ class AgentRegistry:
         structured output (no object output schema with properties)."""
         spec = self.get(name)
         if spec.is_structured:
+            check_escalation(spec)
             return spec
         compatible = [s.name for s in self.compatible()]
         alternative = self.closest_compatible(spec)
@@ -205,8 +211,33 @@ def _entry(raw: Any, position: int, source: str) -> AgentSpec:
     return parse_agent_spec(entry, label)
 
 
+def check_escalation(spec: AgentSpec) -> None:
+    """``EscalationError`` unless ``spec``'s ``escalate_to`` (if any) was resolved to a trusted agent that can stand in
+    for it: structured, with every output field of ``spec``, needing no input ``spec`` does not get."""
+    if spec.escalate_to is None:
+        return
+    strong = spec.escalation_agent
+    label = f"the agent '{spec.name}' escalates to '{spec.escalate_to}'"
+    if strong is None:
+        raise EscalationError(f"{label}, which is not a trusted agent (built in, a configured registry file, or the "
+                              "AgentRegistry table).", hint="Add the stronger agent to a configured registry, or "
+                              "remove escalate_to.", details={"agent": spec.name, "escalate_to": spec.escalate_to})
+    missing = [name for name in spec.output_fields if name not in strong.output_fields]
+    inputs = {field.name for field in spec.input_fields}
+    unmet = [field.name for field in strong.required_inputs if field.name not in inputs]
+    problem = ("which has no structured output" if not strong.is_structured else
+               f"which lacks the output fields {missing}" if missing else
+               f"which needs the inputs {unmet} that '{spec.name}' does not take" if unmet else "")
+    if problem:
+        raise EscalationError(f"{label}, {problem}.", hint="Escalate to an agent with the same output fields and "
+                              "inputs.", details={"agent": spec.name, "escalate_to": strong.name})
+
+
 def parse_agent_spec(data: dict[str, Any], label: str) -> AgentSpec:
     """A registry entry from any source -> a checked ``AgentSpec``; errors say which entry and what is wrong."""
+    if "escalation_agent" in data:  # filled by the registry from trusted agents (registry_trust), never written
+        raise RegistryError(f"{label} sets escalation_agent, which the registry fills in itself.",
+                            hint="Name the stronger agent with escalate_to.")
     try:
         spec = AgentSpec.model_validate(data)
     except ValidationError as exc:

@@ -116,6 +116,11 @@ def check_untrusted(untrusted: AgentRegistry, trusted: AgentRegistry, trust: Reg
                 f"the agent '{spec.name}' {origin} would run Python code ({spec.invocation.callable}).",
                 hint=f"Ask an operator to add the agent to {_CONFIGURED_REGISTRY}.",
                 details={**details, "reason": "runs_code"})
+        if spec.escalate_to is not None and agent_key(spec.escalate_to) not in taken:
+            raise UntrustedAgentError(
+                f"the agent '{spec.name}' {origin} escalates to '{spec.escalate_to}', which is not a trusted agent.",
+                hint=f"Escalate to an agent of {_CONFIGURED_REGISTRY} or a built-in one.",
+                details={**details, "reason": "escalates_to_untrusted_agent", "escalate_to": spec.escalate_to})
         replaced = next((taken[agent_key(n)] for n in (spec.name, *spec.aliases) if agent_key(n) in taken), None)
         if replaced is not None:
             raise UntrustedAgentError(
@@ -131,6 +136,22 @@ def check_untrusted(untrusted: AgentRegistry, trusted: AgentRegistry, trust: Reg
                     hint=f"Ask an operator to add a pattern for it to {ALLOWED_AGENT_TARGETS_ENV}, "
                     f"or to add the agent to {_CONFIGURED_REGISTRY}.",
                     details={**details, "reason": "target_not_allowed", "target": target})
+
+
+def resolve_escalations(registry: AgentRegistry, trusted: AgentRegistry) -> AgentRegistry:
+    """``registry`` with every ``escalate_to`` resolved among the ``trusted`` agents only (a registry a run request
+    brought can neither be escalated to nor supply the target of a configured agent). The stronger agent is taken
+    without a cascade of its own (one level); an unknown target stays unresolved and ``AgentRegistry.validate``
+    refuses the agent (``INVALID_ESCALATION``) while the other agents stay usable."""
+    def resolved(spec: AgentSpec) -> AgentSpec:
+        if spec.escalate_to is None:
+            return spec
+        target = trusted.get(spec.escalate_to) if spec.escalate_to in trusted else None
+        if target is not None:
+            target = target.model_copy(update={"escalate_to": None, "escalate_when": None, "escalation_agent": None})
+        return spec.model_copy(update={"escalation_agent": target})
+
+    return AgentRegistry([resolved(spec) for spec in registry])
 
 
 def read_registry_source(source: str, read_s3: Callable[[str], str] | None = None) -> AgentRegistry:

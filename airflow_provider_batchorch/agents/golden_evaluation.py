@@ -1,0 +1,20 @@
+"""Run an agent (or its cascade) over a golden sample: the gate task and ``batchorch evaluate`` (core/golden_gate/)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_batchorch.agents.kinds import build_agent_call
+from airflow_provider_batchorch.agents.python_agent import close_agent_process_pools
+from airflow_provider_batchorch.core.agent_spec import AgentSpec
+from airflow_provider_batchorch.core.cascade_call import compose_agent_call
+from airflow_provider_batchorch.core.golden_gate.evaluate import run_golden_sample
+from airflow_provider_batchorch.core.golden_gate.report import GoldenReport
+
+
+def evaluate_agent(spec: AgentSpec, text: str, *, source: str, **options: Any) -> GoldenReport:
+    """The per-field report of ``spec`` on the golden CSV ``text``; ``options``: ``run_golden_sample``'s."""
+    try:
+        return run_golden_sample(spec, compose_agent_call(spec, build_agent_call), text, source=source, **options)
+    finally:
+        close_agent_process_pools()
