@@ -15,30 +15,19 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_batchorch.core.chat.request_policy import ANY_BUCKET, RequestPolicy
-from airflow_provider_batchorch.core.errors import BatchorchError, ConversationOwnerError
+from airflow_provider_batchorch.core.chat.request_policy import RequestPolicy
+from airflow_provider_batchorch.core.errors import ConversationOwnerError
 from airflow_provider_batchorch.core.models import BatchRequest
 from airflow_provider_batchorch.core.task_outputs import AgentRequestResult
 from airflow_provider_batchorch.hooks.llm_connection import configured_llm_conn_id
 from airflow_provider_batchorch.notifications.slack import SlackThread, slack_client
 from airflow_provider_batchorch.operators.agent_request import AgentRequestOperator
+from airflow_provider_batchorch.orchestrator.conversations import conversations_bucket
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-CONVERSATIONS_BUCKET_ENV = "BATCHORCH_CONVERSATIONS_BUCKET"
 REPLY_XCOM_KEY = "orchestrator_reply"
-
-
-def conversations_bucket(policy: RequestPolicy, environ=None) -> str:
-    """``BATCHORCH_CONVERSATIONS_BUCKET``, else the policy's default bucket, else its first allowed bucket."""
-    environ = os.environ if environ is None else environ
-    bucket = environ.get(CONVERSATIONS_BUCKET_ENV) or policy.default_bucket or next(
-        (b for b in policy.allowed_buckets if b != ANY_BUCKET), None)
-    if not bucket:
-        raise BatchorchError("no bucket for the chat conversations.",
-                             hint=f"Set {CONVERSATIONS_BUCKET_ENV} (or BATCHORCH_CHAT_DEFAULT_BUCKET).")
-    return bucket
 
 
 class ChatAgentOperator(AgentRequestOperator):
@@ -64,9 +53,12 @@ class ChatAgentOperator(AgentRequestOperator):
             turn, launcher = self.orchestrate(conn_id, context)
         except ConversationOwnerError as error:
             self.log.info("%s", error)
-            SlackThread(slack_client(self.slack_conn_id), self.channel or None,
-                        response_url=self.response_url or None).reply_to_command(str(error))
-            return self.end_run(context, {"reply": str(error), "thread_ts": self.thread_ts})
+            thread_ts = _text(self.thread_ts or (context.get("params") or {}).get("thread_ts"))
+            thread = SlackThread(slack_client(self.slack_conn_id), self.channel or None, thread_ts=thread_ts,
+                                 response_url=self.response_url or None)
+            if not thread.reply_to_command(str(error)):  # a thread message (Events API) has no response_url
+                thread.post(str(error), fallback_to_command=False)
+            return self.end_run(context, {"reply": str(error), "thread_ts": thread_ts})
         except Exception as error:  # the model is down or answers nonsense: the offline parser still works
             self.log.warning("The orchestrator agent failed (%s); using the offline parser", error)
             self.llm_conn_id = None

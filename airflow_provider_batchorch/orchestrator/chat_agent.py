@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-import os
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -24,9 +23,9 @@ from typing import Any, Callable
 from pydantic import BaseModel, ValidationError
 
 from airflow_provider_batchorch.core.errors import BatchorchError
+from airflow_provider_batchorch.orchestrator.batch_memory import batch_record, started_batch, toolset_conversations
 from airflow_provider_batchorch.orchestrator.conversations import (
     Conversation,
-    ConversationBatch,
     ConversationKey,
     ConversationStore,
     messages_from_json,
@@ -35,7 +34,7 @@ from airflow_provider_batchorch.orchestrator.conversations import (
 from airflow_provider_batchorch.orchestrator.launchers import DAG_ID
 from airflow_provider_batchorch.orchestrator.plain_tools import plain_tools
 from airflow_provider_batchorch.orchestrator.tool_models import ExecutionProgress
-from airflow_provider_batchorch.orchestrator.tools import BatchToolset, StartedBatch
+from airflow_provider_batchorch.orchestrator.tools import BatchToolset
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +171,7 @@ class ChatOrchestrator:
                               thread_ts=thread_ts)
         conversation = self.store.load(key, user_id=message.user_id, team_id=message.team_id, admins=self.admins)
         for batch in conversation.batches:
-            self.toolset.adopt(_started(batch))
+            self.toolset.adopt(started_batch(batch))
         known = {batch.execution_arn for batch in conversation.batches}
 
         last_progress: list[str] = []
@@ -192,7 +191,7 @@ class ChatOrchestrator:
 
         conversation.messages = messages_json(result.all_messages())
         dag_id = getattr(self.toolset.launcher, "dag_id", DAG_ID)
-        conversation.batches += [_recorded(batch, dag_id) for batch in self.toolset.started_batches()
+        conversation.batches += [batch_record(batch, dag_id) for batch in self.toolset.started_batches()
                                  if batch.execution_arn not in known]
         self.store.save(conversation)
         return TurnResult(reply=reply, thread_ts=thread_ts, conversation=conversation)
@@ -201,14 +200,8 @@ class ChatOrchestrator:
 def orchestrator_from_env(model, *, slack=None) -> ChatOrchestrator:
     """A ``ChatOrchestrator`` over ``BatchToolset.from_env()`` (the embedded default when no AWS is configured),
     conversations in ``BATCHORCH_CONVERSATIONS_BUCKET``, else the policy's default bucket, else the embedded one."""
-    from airflow_provider_batchorch.orchestrator.conversations import S3ConversationStore
-
     toolset = BatchToolset.from_env()
-    embedded_bucket = toolset.aws_ready()
-    bucket = os.environ.get("BATCHORCH_CONVERSATIONS_BUCKET") or toolset.policy.default_bucket or embedded_bucket
-    if not bucket:
-        raise BatchorchError("no bucket for the conversations.", hint="Set BATCHORCH_CONVERSATIONS_BUCKET.")
-    return ChatOrchestrator(toolset, S3ConversationStore(toolset.client("s3"), bucket), model, slack=slack)
+    return ChatOrchestrator(toolset, toolset_conversations(toolset), model, slack=slack)
 
 
 def _with_batches(text: str, conversation: Conversation) -> str:
@@ -218,19 +211,3 @@ def _with_batches(text: str, conversation: Conversation) -> str:
     lines = [f"- execution_arn={b.execution_arn} csv={b.request.csv_uri} agent={b.request.agent} "
              f"concurrency={b.request.concurrency} started={b.started_at.isoformat()}" for b in conversation.batches]
     return text + "\n\n[batches started in this conversation, newest last]\n" + "\n".join(lines)
-
-
-def _started(batch: ConversationBatch) -> StartedBatch:
-    plan = None
-    if batch.retry_plan is not None:
-        from airflow_provider_batchorch.aws.retry_failed import RetryPlan
-
-        plan = RetryPlan.model_validate(batch.retry_plan)
-    return StartedBatch(batch.execution_arn, batch.run_id, batch.batch_id, batch.request, batch.started_at, plan)
-
-
-def _recorded(batch: StartedBatch, dag_id: str) -> ConversationBatch:
-    return ConversationBatch(execution_arn=batch.execution_arn, run_id=batch.run_id, batch_id=batch.batch_id,
-                             dag_id=dag_id, request=batch.request,
-                             started_at=batch.started_at,
-                             retry_plan=batch.retry_plan.model_dump(mode="json") if batch.retry_plan else None)

@@ -15,16 +15,19 @@ thread is refused (``ConversationOwnerError``) unless that user is an admin (``B
 from __future__ import annotations
 
 import json
+import os
 import re
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from airflow_provider_batchorch.core.errors import ConversationOwnerError
+from airflow_provider_batchorch.core.chat.request_policy import ANY_BUCKET, RequestPolicy
+from airflow_provider_batchorch.core.errors import BatchorchError, ConversationOwnerError
 from airflow_provider_batchorch.core.models import BatchRequest
 
 CONVERSATIONS_PREFIX = "batchorch/conversations/"
+CONVERSATIONS_BUCKET_ENV = "BATCHORCH_CONVERSATIONS_BUCKET"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
@@ -75,6 +78,8 @@ class ConversationStore(Protocol):
     def load(self, key: ConversationKey, *, user_id: str | None = None, team_id: str | None = None,
              admins: frozenset[str] = frozenset()) -> Conversation: ...
 
+    def find(self, key: ConversationKey) -> Conversation | None: ...
+
     def save(self, conversation: Conversation) -> None: ...
 
 
@@ -88,13 +93,19 @@ class S3ConversationStore:
     def load(self, key: ConversationKey, *, user_id: str | None = None, team_id: str | None = None,
              admins: frozenset[str] = frozenset()) -> Conversation:
         """The stored conversation (its owner checked), or a new one owned by ``user_id``."""
+        conversation = self.find(key)
+        if conversation is None:
+            return Conversation(key=key, owner_user_id=user_id, owner_team_id=team_id)
+        conversation.check_owner(user_id, team_id, admins)
+        return conversation
+
+    def find(self, key: ConversationKey) -> Conversation | None:
+        """The stored conversation, or ``None`` when the thread has none (its owner is not checked here)."""
         try:
             body = self.s3.get_object(Bucket=self.bucket, Key=key.object_key())["Body"].read()
         except self.s3.exceptions.NoSuchKey:
-            return Conversation(key=key, owner_user_id=user_id, owner_team_id=team_id)
-        conversation = Conversation.model_validate_json(body)
-        conversation.check_owner(user_id, team_id, admins)
-        return conversation
+            return None
+        return Conversation.model_validate_json(body)
 
     def save(self, conversation: Conversation) -> None:
         conversation.updated_at = datetime.now(timezone.utc)
@@ -103,6 +114,18 @@ class S3ConversationStore:
 
     def uri(self, key: ConversationKey) -> str:
         return f"s3://{self.bucket}/{key.object_key()}"
+
+
+def conversations_bucket(policy: RequestPolicy, environ=None, *, fallback: str | None = None) -> str:
+    """``BATCHORCH_CONVERSATIONS_BUCKET``, else the policy's default bucket, else its first allowed bucket, else
+    ``fallback`` (the embedded AWS's bucket)."""
+    environ = os.environ if environ is None else environ
+    bucket = environ.get(CONVERSATIONS_BUCKET_ENV) or policy.default_bucket or next(
+        (b for b in policy.allowed_buckets if b != ANY_BUCKET), None) or fallback
+    if not bucket:
+        raise BatchorchError("no bucket for the chat conversations.",
+                             hint=f"Set {CONVERSATIONS_BUCKET_ENV} (or BATCHORCH_CHAT_DEFAULT_BUCKET).")
+    return bucket
 
 
 def messages_json(messages) -> list[Any]:

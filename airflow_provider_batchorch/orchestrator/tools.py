@@ -19,7 +19,7 @@ import os
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 from airflow_provider_batchorch.aws.batch_store import batch_prefix, load_config, load_summary
 from airflow_provider_batchorch.aws.processor import ProcessorNames, execution_arn_for, execution_name
@@ -86,6 +86,14 @@ class StartedBatch:
         return batch_prefix(parse_s3_uri(self.request.csv_uri)[0], self.batch_id)
 
 
+class BatchMemory(Protocol):
+    """Where the started batches outlive this toolset (``batch_memory.ConversationBatches``)."""
+
+    def remember(self, batch: StartedBatch, dag_id: str) -> None: ...
+
+    def recall(self, execution_arn: str) -> StartedBatch | None: ...
+
+
 class EmbeddedAwsOnDemand:
     """The embedded default's moto server and workers, started at the first tool that needs AWS, stopped at exit;
     nothing is started when an AWS endpoint or connection is configured."""
@@ -120,8 +128,9 @@ class EmbeddedAwsOnDemand:
 class BatchToolset:
     def __init__(self, policy: RequestPolicy, launcher: Launcher, *, registry: AgentRegistry | None = None,
                  processor_names: ProcessorNames | None = None, embedded_aws: EmbeddedAwsOnDemand | None = None,
-                 clients: Callable[[str], Any] | None = None) -> None:
+                 clients: Callable[[str], Any] | None = None, memory: BatchMemory | None = None) -> None:
         self.policy = policy
+        self.memory = memory
         self.launcher = launcher
         self.processor_names = processor_names or ProcessorNames()
         self._registry = registry
@@ -132,7 +141,8 @@ class BatchToolset:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_env(cls, policy: RequestPolicy | None = None, launcher: Launcher | None = None) -> "BatchToolset":
+    def from_env(cls, policy: RequestPolicy | None = None, launcher: Launcher | None = None, *,
+                 memory: BatchMemory | None = None) -> "BatchToolset":
         if launcher is None:
             kind = os.environ.get(LAUNCHER_ENV, "embedded")
             if kind == "airflow-api":
@@ -145,7 +155,7 @@ class BatchToolset:
                 raise BatchorchError(f"{LAUNCHER_ENV}={kind!r} is not a launcher.",
                                      hint=f"Set {LAUNCHER_ENV} to embedded or airflow-api.")
         embedded = EmbeddedAwsOnDemand() if isinstance(launcher, EmbeddedLauncher) else None
-        return cls(policy or RequestPolicy.from_env(), launcher, embedded_aws=embedded)
+        return cls(policy or RequestPolicy.from_env(), launcher, embedded_aws=embedded, memory=memory)
 
     # --- the tools ----------------------------------------------------------------------------------------------
 
@@ -221,8 +231,11 @@ class BatchToolset:
         dag_id = getattr(self.launcher, "dag_id", DAG_ID)
         batch_id = execution_name(dag_id, run_id)
         arn = execution_arn_for(self._state_machine_arn(), batch_id)
+        started = StartedBatch(arn, run_id, batch_id, batch_request, started_at, retry_plan)
         with self._lock:
-            self._started[arn] = StartedBatch(arn, run_id, batch_id, batch_request, started_at, retry_plan)
+            self._started[arn] = started
+        if self.memory is not None:
+            self.memory.remember(started, dag_id)
         return ExecutionStarted(execution_arn=arn, status="RUNNING", start_time=_iso(started_at), dag_id=dag_id,
                                 dag_run_id=run_id, batch_id=batch_id, launcher=self.launcher.name)
 
@@ -353,6 +366,10 @@ class BatchToolset:
     def _batch(self, execution_arn: str) -> StartedBatch:
         with self._lock:
             batch = self._started.get(execution_arn.strip())
+        if batch is None and self.memory is not None:  # started before a restart, or by another process
+            batch = self.memory.recall(execution_arn.strip())
+            if batch is not None:
+                self.adopt(batch)
         if batch is None:
             raise UnknownExecutionError(
                 f"{execution_arn!r} is not a batch this server started.",

@@ -1,10 +1,12 @@
 """The chat_command DAG with the orchestrator agent: ``dag.test()`` on the embedded AWS with workers, the model a
 real OpenAI-compatible server scripting its tool calls, configured by the ``pydanticai_default`` connection alone
 (the factory gets no ``llm_conn_id``). Example 2: the menu ends the first run; the follow-up in the thread runs
-ticket-classifier-agent on the CSV named earlier through the chat run's own pipeline; replies in the Slack thread."""
+ticket-classifier-agent on the CSV named earlier through the chat run's own pipeline; replies in the Slack thread.
+The follow-up is a reply in the thread, delivered by Slack's Events API to the plugin's events route."""
 
 from __future__ import annotations
 
+import json
 
 import pytest
 
@@ -23,6 +25,30 @@ TICKETS_CSV = ("ticket_id,message,customer_email\n"
 def script(monkeypatch):
     with scripted_pydanticai_connection(monkeypatch) as script:
         yield script
+
+
+def thread_event(aws_conn, text: str, thread_ts: str) -> dict:
+    """The conf of the chat run the Slack events route starts for a reply in the thread (signed like Slack)."""
+    from fastapi.testclient import TestClient
+
+    from airflow_provider_batchorch.orchestrator.conversations import S3ConversationStore
+    from airflow_provider_batchorch.plugins.chat_follow_ups import ChatFollowUps
+    from airflow_provider_batchorch.plugins.slack import EVENTS_PATH, SlackCommandSettings, create_slack_app
+    from tests.plugins.test_slack import signed
+    from tests.support.fake_airflow_api import FakeAirflowApi
+    from tests.support.slack_fixtures import SIGNING_SECRET
+
+    airflow = FakeAirflowApi()
+    store = S3ConversationStore(aws_conn.client("s3"), aws_conn.bucket)
+    app = create_slack_app(settings=lambda: SlackCommandSettings(signing_secret=SIGNING_SECRET),
+                           follow_ups=lambda current: ChatFollowUps(airflow.client(), lambda: None, current.dag_id),
+                           conversations=lambda current: lambda: store)
+    body = json.dumps({"type": "event_callback", "team_id": "T1", "event": {
+        "type": "message", "user": "U1", "text": text, "channel": "C1", "ts": "1700009999.000100",
+        "thread_ts": thread_ts}}).encode()
+    assert TestClient(app).post(EVENTS_PATH, content=body, headers=signed(body)).json() == {"ok": True}
+    (run,) = airflow.runs.values()
+    return run["conf"]
 
 
 def _states(run) -> dict[str, str]:
@@ -61,7 +87,9 @@ def test_example_2_in_the_chat_dag(airflow_db, script, aws_conn, slack_conn):
                lambda r: call("execute_batch_processor", **result(r, "generate_batch_config")),
                say("Perfect! I'll use the ticket-classifier-agent: categories, priorities and suggested responses."))
     slack_conn.clear()
-    second = dag.test(run_conf={**conf, "text": "Let's classify them and generate responses", "thread_ts": thread_ts})
+    follow_up = thread_event(aws_conn, "<@UBOT> Let's classify them and generate responses", thread_ts)
+    assert follow_up["thread_ts"] == thread_ts and follow_up["response_url"] is None
+    second = dag.test(run_conf=follow_up)
     assert str(second.state) == "success", _states(second)
     assert {k: v for k, v in _states(second).items() if v != "success"} == {}
     in_thread = [c.text for c in slack_conn.of("chat.postMessage") if c.body.get("thread_ts") == thread_ts]

@@ -1,5 +1,6 @@
 """The orchestrator's tools over MCP, with the SDK's own client, on the embedded default (moto server, local
-workers, the batch_orchestrator DAG run by the embedded launcher)."""
+workers, the batch_orchestrator DAG run by the embedded launcher); the batches are remembered in S3, so a
+restarted server still reads their results."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from mcp import Client, StdioServerParameters
 from airflow_provider_batchorch.aws.batch_store import load_config
 from airflow_provider_batchorch.core.chat.request_policy import RequestPolicy
 from airflow_provider_batchorch.orchestrator.launchers import EmbeddedLauncher
-from airflow_provider_batchorch.orchestrator.mcp_server import build_mcp_server
+from airflow_provider_batchorch.orchestrator.mcp_server import build_mcp_server, mcp_memory
 from airflow_provider_batchorch.orchestrator.tools import BatchToolset
 
 pytestmark = pytest.mark.e2e
@@ -61,6 +62,7 @@ async def _refused(client: Client, name: str, **arguments) -> str:
 def test_tools_in_order_run_a_batch_and_policy_refusals(aws_conn, tmp_path):
     csv_uri = _upload_csv(aws_conn, "inputs/mcp/companies.csv")
     toolset = BatchToolset(_policy(aws_conn), EmbeddedLauncher(tmp_path))
+    toolset.memory = mcp_memory(toolset, channel="stdio", name="ada")
 
     async def scenario():
         async with Client(build_mcp_server(toolset)) as client:
@@ -126,6 +128,17 @@ def test_tools_in_order_run_a_batch_and_policy_refusals(aws_conn, tmp_path):
             return results, started
 
     results, started = asyncio.run(scenario())
+
+    async def after_a_restart(name: str):  # a new server process: only the S3 conversation knows the batch
+        restarted = BatchToolset(_policy(aws_conn), EmbeddedLauncher(tmp_path))
+        restarted.memory = mcp_memory(restarted, channel="stdio", name=name)
+        async with Client(build_mcp_server(restarted)) as client:
+            return await client.call_tool("get_batch_results", {"execution_arn": started["execution_arn"]})
+
+    again = asyncio.run(after_a_restart("ada"))
+    assert not again.is_error and again.structured_content == results
+    stranger = asyncio.run(after_a_restart("bob"))  # another MCP conversation's batches are not this one's
+    assert stranger.is_error and "UNKNOWN_EXECUTION" in stranger.content[0].text
     s3 = aws_conn.client("s3")
     bucket, _, key = results["output_csv_uri"].removeprefix("s3://").partition("/")
     output = list(csv.DictReader(io.StringIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8-sig"))))
