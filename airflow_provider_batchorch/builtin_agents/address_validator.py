@@ -12,14 +12,7 @@ What the data cannot tell is null, with the reason in ``unknown_reasons``. Every
 from __future__ import annotations
 
 import re
-from typing import Any
-
-import usaddress
-from scourgify.address_constants import (
-    DIRECTIONAL_REPLACEMENTS,
-    OCCUPANCY_TYPE_ABBREVIATIONS,
-    STREET_TYPE_ABBREVIATIONS,
-)
+from typing import Any, Callable
 
 from airflow_provider_batchorch.core.agent_spec import AgentSpec, InputField
 from airflow_provider_batchorch.builtin_agents import _common as c
@@ -119,13 +112,25 @@ EXAMPLES: list[dict[str, Any]] = [
 ]
 
 _ABBREVIATING_COUNTRIES = {"US", "CA", "AU"}
-# usaddress labels whose words USPS Publication 28 abbreviates (tables of usaddress-scourgify).
-_ABBREVIATED_LABELS = {
-    "StreetNamePostType": STREET_TYPE_ABBREVIATIONS, "StreetNamePreType": STREET_TYPE_ABBREVIATIONS,
-    "StreetNamePreDirectional": DIRECTIONAL_REPLACEMENTS, "StreetNamePostDirectional": DIRECTIONAL_REPLACEMENTS,
-    "OccupancyType": OCCUPANCY_TYPE_ABBREVIATIONS,
-}
-_DIRECTIONS = set(DIRECTIONAL_REPLACEMENTS.values())
+_DIRECTIONS = {"N", "S", "E", "W", "NE", "NW", "SE", "SW"}
+
+
+@c.load_once
+def _street_parser() -> tuple[Callable[[str], list[tuple[str, str]]], dict[str, dict[str, str]]]:
+    """usaddress's tagger, and for each label whose words USPS Publication 28 abbreviates, the
+    usaddress-scourgify table (loaded on first use: the parser's model takes a moment)."""
+    import usaddress
+    from scourgify.address_constants import (
+        DIRECTIONAL_REPLACEMENTS,
+        OCCUPANCY_TYPE_ABBREVIATIONS,
+        STREET_TYPE_ABBREVIATIONS,
+    )
+
+    return usaddress.parse, {
+        "StreetNamePostType": STREET_TYPE_ABBREVIATIONS, "StreetNamePreType": STREET_TYPE_ABBREVIATIONS,
+        "StreetNamePreDirectional": DIRECTIONAL_REPLACEMENTS,
+        "StreetNamePostDirectional": DIRECTIONAL_REPLACEMENTS, "OccupancyType": OCCUPANCY_TYPE_ABBREVIATIONS,
+    }
 _PARTICLES = {"de", "la", "le", "van", "von", "der", "den", "di", "du", "del", "da", "dos", "y", "of"}
 _PO_BOX = re.compile(r"^\s*(p\.?\s*o\.?\s*box|post\s+office\s+box|postbox|box)\s*#?\s*(\w+)", re.IGNORECASE)
 
@@ -143,12 +148,13 @@ def _title(word: str, first: bool) -> str:
 def normalize_street(street: str, country: str | None) -> str:
     """Words title-cased; in the US, Canada and Australia the street type, directions and unit type that
     usaddress tags are abbreviated as USPS Publication 28 writes them (``Parkway`` -> ``Pkwy``)."""
-    tagged = usaddress.parse(street) if country in _ABBREVIATING_COUNTRIES else []
+    parse, abbreviations = _street_parser() if country in _ABBREVIATING_COUNTRIES else (None, {})
+    tagged = parse(street) if parse else []
     labels = {index: label for index, (_, label) in enumerate(tagged)}
     out: list[str] = []
     for index, raw in enumerate(street.replace(",", " , ").split() if not tagged else [t for t, _ in tagged]):
         word = raw.rstrip(".,") or raw
-        table = _ABBREVIATED_LABELS.get(labels.get(index, ""), {})
+        table = abbreviations.get(labels.get(index, ""), {})
         if index > 0 and word.upper() in table:
             abbreviation = table[word.upper()]
             out.append(abbreviation if abbreviation in _DIRECTIONS else abbreviation.title())

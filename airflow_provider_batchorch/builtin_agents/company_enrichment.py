@@ -19,8 +19,6 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-import tldextract
-
 from airflow_provider_batchorch.core.agent_spec import AgentSpec, InputField
 from airflow_provider_batchorch.builtin_agents import _common as c
 from airflow_provider_batchorch.builtin_agents._company_data import (
@@ -126,8 +124,14 @@ _KEYBOARD_RUNS = ("asdf", "sdfg", "dfgh", "fghj", "ghjk", "hjkl", "qwer", "wert"
                   "uiop", "zxcv", "xcvb", "cvbn", "vbnm")
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _LEXICONS = {industry: c.Lexicon(words) for industry, words in INDUSTRY_KEYWORDS.items()}
-# The Public Suffix List snapshot bundled with tldextract: never fetched.
-_SUFFIXES = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+@c.load_once
+def _suffixes() -> Any:
+    """The Public Suffix List snapshot bundled with tldextract: never fetched, loaded on first use."""
+    import tldextract
+
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
 
 def _check_name(name: str) -> None:
@@ -178,7 +182,7 @@ def website_domain(website: Any) -> tuple[str, str] | None:
         raise AgentRowError(WEBSITE_INVALID, detail=f"{host} is an IP address")
     if not host or not all(_LABEL.match(label) for label in host.split(".")):
         raise AgentRowError(WEBSITE_INVALID)
-    parts = _SUFFIXES(host)
+    parts = _suffixes()(host)
     if not parts.suffix or not parts.domain:
         raise AgentRowError(WEBSITE_INVALID, detail=f"{host} has no public suffix (Public Suffix List)")
     domain = parts.top_domain_under_public_suffix
