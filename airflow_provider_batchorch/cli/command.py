@@ -16,7 +16,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from airflow_provider_batchorch.cli.evaluate_command import add_evaluate_parser, cmd_evaluate
 from airflow_provider_batchorch.cli.run_flags import add_run_setting_flags, request_from_flags
+from airflow_provider_batchorch.cli.stream_command import add_stream_worker_parser, cmd_stream_worker
 from airflow_provider_batchorch.core.errors import BatchorchError, InvalidConfError, invalid_conf
 from airflow_provider_batchorch.local.stack import add_local_parser, cmd_local
 
@@ -52,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--idle-exit-seconds", type=float, help="exit after this long without work")
     worker.add_argument("--processes", type=int, default=None,
                         help="worker processes on this host (default: one per core)")
+    _aws_arguments(add_stream_worker_parser(commands))  # batchorch stream-worker (cli/stream_command.py)
 
     registry = commands.add_parser("registry", help="agents: built-in, a registry file, the AgentRegistry table")
     registry.add_argument("action", choices=["list", "show", "put", "import"])
@@ -73,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     request.add_argument("--registry", help="YAML/JSON agent registry file with more agents")
 
     add_local_parser(commands)  # batchorch local up/down (local/stack.py)
+    add_evaluate_parser(commands)  # batchorch evaluate (cli/evaluate_command.py)
 
     deploy = commands.add_parser("deploy", help="create or update the processor (state machine, queues, tables)")
     _aws_arguments(deploy)
@@ -324,7 +328,7 @@ def cmd_mcp(args: argparse.Namespace) -> int:
 
 COMMANDS = {"run": cmd_run, "analyze": cmd_analyze, "worker": cmd_worker, "deploy": cmd_deploy,
             "registry": cmd_registry, "request": cmd_request, "local": cmd_local,
-            "mcp": cmd_mcp}
+            "mcp": cmd_mcp, "evaluate": cmd_evaluate, "stream-worker": cmd_stream_worker}
 
 
 def main(argv: list[str] | None = None) -> int:

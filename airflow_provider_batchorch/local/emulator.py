@@ -237,9 +237,15 @@ class EmbeddedAws:
             "--processes", "1",  # start_workers starts the processes itself, one per worker
         ]
 
+    def stream_worker_command(self, config_uri: str) -> list[str]:
+        """A ``batchorch stream-worker`` of the stream staged at ``config_uri`` (aws/stream_worker.py)."""
+        return [sys.executable, "-m", "airflow_provider_batchorch.cli", "stream-worker", "--config", config_uri,
+                "--endpoint-url", self.endpoint_url, "--region", REGION]
+
     def start_workers(self, count: int = 2, *, max_chunks: int = WORKER_MAX_CHUNKS, endpoint_url: str | None = None,
-                      env: dict[str, str] | None = None) -> list[subprocess.Popen]:
-        """Start ``count`` local workers; ``endpoint_url`` (e.g. a fault-injecting proxy) instead of moto's."""
+                      env: dict[str, str] | None = None, command: list[str] | None = None) -> list[subprocess.Popen]:
+        """Start ``count`` local workers; ``endpoint_url`` (e.g. a fault-injecting proxy) instead of moto's;
+        ``command`` instead of ``batchorch worker`` (e.g. ``stream_worker_command``)."""
         env = {**os.environ, **CREDENTIALS, **(env or {}),
                "PYTHONPATH": os.pathsep.join(filter(None, [os.getcwd(), os.environ.get("PYTHONPATH")]))}
         started = []
@@ -247,7 +253,7 @@ class EmbeddedAws:
             index = len(self._workers)
             log_path = self.log_dir / f"worker-{index}.log"
             with open(log_path, "ab") as log:
-                process = self._spawn(self.worker_command(max_chunks, endpoint_url=endpoint_url), log, env)
+                process = self._spawn(command or self.worker_command(max_chunks, endpoint_url=endpoint_url), log, env)
             self._workers.append(process)
             self._worker_logs[process.pid] = log_path
             started.append(process)
@@ -448,6 +454,7 @@ def _tune_moto() -> None:
 
     if hasattr(SQSBackend, "is_message_valid_based_on_retention_period"):
         SQSBackend.is_message_valid_based_on_retention_period = retained
+    _lazy_queue_attributes()
 
     try:
         from moto.stepfunctions.parser.asl.utils import boto_client, json_path
@@ -469,6 +476,45 @@ def _tune_moto() -> None:
 
         boto_client.boto_client_for = lambda region, service, state_credentials=None: cached_client(region, service)
     _fail_map_past_tolerated_failures()
+
+
+def _lazy_queue_attributes() -> None:
+    """A queue's attributes computed when read, one at a time. moto's ``Queue.attributes`` computes all of them,
+    the message counts included (a scan of every message), for each ``SendMessage`` that only asks whether the
+    queue has ContentBasedDeduplication: 11 ms a message on a queue holding a few thousand (a stream's source
+    queue, issue 15), 28 ms on a FIFO queue."""
+    from collections.abc import Mapping
+
+    from moto.core.utils import camelcase_to_underscores
+    from moto.sqs.models import Queue
+
+    if not isinstance(Queue.__dict__.get("attributes"), property) or not hasattr(Queue, "BASE_ATTRIBUTES"):
+        return
+
+    class QueueAttributes(Mapping):
+        def __init__(self, queue) -> None:
+            self.queue = queue
+            self.names = [*Queue.BASE_ATTRIBUTES, *(Queue.FIFO_ATTRIBUTES if queue.fifo_queue else []),
+                          *(Queue.KMS_ATTRIBUTES if queue.kms_master_key_id else []),
+                          *(["Policy"] if queue.policy else []), *(["RedrivePolicy"] if queue.redrive_policy else [])]
+
+        def __getitem__(self, name: str):
+            if name not in self.names:
+                raise KeyError(name)
+            if name == "Policy":
+                return self.queue.policy
+            if name == "RedrivePolicy":
+                return json.dumps(self.queue.redrive_policy)
+            value = getattr(self.queue, camelcase_to_underscores(name))
+            return str(value).lower() if isinstance(value, bool) else value
+
+        def __iter__(self):
+            return iter(self.names)
+
+        def __len__(self) -> int:
+            return len(self.names)
+
+    Queue.attributes = property(QueueAttributes)
 
 
 def _retrying_config(config_class: type) -> type:
