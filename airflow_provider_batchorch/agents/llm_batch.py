@@ -28,6 +28,7 @@ from airflow_provider_batchorch.core.batch_api.requests import (
 )
 from airflow_provider_batchorch.core.errors import BatchApiUnavailableError
 from airflow_provider_batchorch.core.output_validation import OutputValidator
+from airflow_provider_batchorch.core.transforms.prompt_template import prompt_template_of
 
 
 class LlmBatchRequests:
@@ -43,6 +44,7 @@ class LlmBatchRequests:
         self.invocation = spec.invocation
         self.provider = provider
         self.validator = OutputValidator(spec.output_schema or {})
+        self.prompt_template = prompt_template_of(spec)  # the batch's per-row prompt, as in real time
         self.credentials = resolve_credentials(self.invocation)
         self.model = self.credentials.model
         self._chat = openai_chat_rows(spec, self.credentials, self.validator) if provider == "openai" else None
@@ -53,7 +55,7 @@ class LlmBatchRequests:
         return self.model.partition(":")[2]
 
     def record(self, request_id: str, inputs: dict[str, Any]) -> dict[str, Any]:
-        user = user_prompt_for(inputs)
+        user = user_prompt_for(inputs, self.prompt_template)
         if self._chat is not None:
             body = json.loads(self._chat.body_for(self._chat.first_messages(user)))
             return openai_request_line(request_id, body)

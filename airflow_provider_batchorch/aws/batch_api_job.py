@@ -30,18 +30,22 @@ from airflow_provider_batchorch.core.mapping import build_agent_inputs
 from airflow_provider_batchorch.core.models import BatchConfig, ChunkSpec
 from airflow_provider_batchorch.core.result_cache import CacheKeys
 from airflow_provider_batchorch.core.s3_uri import join_uri
+from airflow_provider_batchorch.core.transforms.row_transforms import RowTransforms
 
 log = logging.getLogger(__name__)
 DEADLINE = "deadline"
 
 
 def _row_inputs(s3: Any, config: BatchConfig, manifest_uri: str):
+    transforms = RowTransforms(config.agent, config.columns)  # the batch's rules, as the workers apply them
     for spec in map(ChunkSpec.model_validate, json.loads(get_bytes(s3, manifest_uri))):
         data = read_range(s3, config.csv_uri, spec.start, spec.end)
         for row in read_chunk_rows(data, columns=config.columns, delimiter=config.delimiter,
                                    quotechar=config.quotechar, encoding=config.encoding):
             try:
-                yield build_agent_inputs(row, config.input_mapping, config.agent)
+                if transforms.skips(row):
+                    continue  # the row filter leaves it out: SKIPPED in real time, no request
+                yield build_agent_inputs(transforms.input_row(row), config.input_mapping, config.agent)
             except AgentRowError:
                 continue  # the row fails in real time with the same reason, without a call
 

@@ -75,17 +75,25 @@ class TransformPlan:
 def plan_transforms(agent: AgentSpec, conf: TransformRules | None, columns: Sequence[str],
                     output_fields: Sequence[str] = ()) -> TransformPlan:
     """The registry entry's rules with the conf's over them (``merge_rules``), checked against the CSV's
-    ``columns`` and the agent. ``output_fields`` (the conf's) is the conf's ``keep`` spelled the old way."""
-    if conf and conf.output.keep and output_fields:
-        raise refusal("output.keep", "and output_fields both choose the output fields",
-                      "Give one of them: transforms.output.keep, or output_fields.")
+    ``columns`` and the agent. ``output_fields`` (the conf's) is the conf's ``keep`` spelled the old way; both
+    may name a field by its new name too (a retry of a renamed output asks for the header's names)."""
     if not agent.transforms and not conf:
         return TransformPlan(agent, list(columns), None)
     rules = merge_rules(agent.transforms, conf)
+    inverse = {new: old for old, new in rules.output.rename.items()}
+
+    def resolved(names: Sequence[str]) -> list[str]:  # matched like output_fields, derived fields included
+        return select_output_fields(agent, [inverse.get(name, name) for name in names],
+                                    extra=derived_names(rules.output))
+
     if output_fields:
-        rules.output.keep = list(output_fields)
-    if rules.output.keep:  # the names as written, matched like output_fields, derived fields included
-        rules.output.keep = select_output_fields(agent, rules.output.keep, extra=derived_names(rules.output))
+        asked = resolved(output_fields)
+        if conf and conf.output.keep and resolved(conf.output.keep) != asked:
+            raise refusal("output.keep", "and output_fields choose different output fields",
+                          "Give one of them: transforms.output.keep, or output_fields.")
+        rules.output.keep = asked
+    elif rules.output.keep:
+        rules.output.keep = resolved(rules.output.keep)
     effective = agent.model_copy(update={"transforms": None if rules.empty else rules})
     transforms = RowTransforms(effective, columns)
     return TransformPlan(effective, transforms.row_columns, transforms.output_columns)

@@ -198,9 +198,3 @@ def merge_rules(entry: TransformRules | None, conf: TransformRules | None) -> Tr
         ),
     )
 
-
-def rules_summary(rules: TransformRules) -> dict[str, Any]:
-    """What a task log says about the rules: counts per part."""
-    return {"input": [rule.kind for rule in rules.input], "prompt_template": bool(rules.prompt_template),
-            "filter": rules.filter, "derived": [f.into for f in rules.output.derived],
-            "cast": rules.output.cast, "keep": rules.output.keep, "rename": rules.output.rename}

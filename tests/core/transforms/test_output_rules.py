@@ -41,6 +41,15 @@ def test_output_fields_of_the_conf_is_keep_and_may_name_a_derived_field():
         configure(["text"], {"output": {"keep": ["upper"]}}, output_fields=["length"])
 
 
+def test_a_retry_may_ask_for_the_renamed_header_names():
+    rules = {"output": {"keep": ["upper"], "rename": {"upper": "shout"}}}
+    first = configure(["text"], rules)
+    again = configure(["text"], rules, output_fields=first.output_fields)  # what retry-failed reads from the header
+    assert first.output_fields == again.output_fields == ["shout"]
+    assert configure(["text"], {"output": {"rename": {"upper": "shout"}}}, output_fields=["shout"]).output_fields == [
+        "shout"]
+
+
 def test_a_cast_that_does_not_fit_an_output_value_fails_that_row_only():
     config = configure(["text"], {"output": {"cast": {"upper": "integer"}}})
     outcome, records = run_rows(config, [{"text": "42"}, {"text": "abc"}])
