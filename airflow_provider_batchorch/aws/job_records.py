@@ -2,7 +2,9 @@
 
 Table (default ``batchorch-jobs``, env ``BATCHORCH_JOBS_TABLE``): partition key ``batch_id``; every item also has
 ``kind = "job"`` and ``started_at`` (ISO 8601, UTC) so the global secondary index ``recent`` (``kind``,
-``started_at``) lists the newest jobs first with one Query. The record itself is the JSON in ``record``.
+``started_at``) lists the newest jobs first with one Query. The record itself is the JSON in ``record``
+(with the cost estimated before the job and spent by it, tokens per row, cost per agent, rows per minute);
+``estimated_cost_usd`` and ``actual_cost_usd`` are attributes of their own too, when known.
 
 ``record_job`` is what the operators call at the end of ``execute``: it never fails the task; a record that
 cannot be written is logged as a warning. The metric points go to the ``emit`` callable the caller passes (the
@@ -74,6 +76,9 @@ def put_job_record(ddb, record: JobRecord, table: str | None = None) -> None:
             "status": {"S": record.status},
             "agent": {"S": record.agent},
             "record": {"S": record.model_dump_json()},
+            **{name: {"N": f"{value:.6f}"} for name, value in (("estimated_cost_usd", record.estimated_cost_usd),
+                                                           ("actual_cost_usd", record.actual_cost_usd))
+               if value is not None},
         },
     )
 

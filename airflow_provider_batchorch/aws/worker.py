@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
@@ -35,15 +34,18 @@ from airflow_provider_batchorch.aws.batch_store import (
 from airflow_provider_batchorch.aws.csv_source import read_range
 from airflow_provider_batchorch.aws.processor import CHUNK_VISIBILITY_SECONDS
 from airflow_provider_batchorch.aws.progress import record_chunk_done, record_partials
-from airflow_provider_batchorch.aws.result_cache import open_result_cache
+from airflow_provider_batchorch.aws.result_cache import open_batch_store
+from airflow_provider_batchorch.aws.worker_loop import run_until_stopped
 from airflow_provider_batchorch.core.result_cache import CachedAgentCall
+from airflow_provider_batchorch.core.cascade_call import compose_agent_call
+from airflow_provider_batchorch.core.cascade_tally import CascadeTally
 from airflow_provider_batchorch.core.csv.chunk_reader import read_chunk_rows
 from airflow_provider_batchorch.core.csv.output import csv_bytes
 from airflow_provider_batchorch.core.errors import AgentCrashedError, BatchorchError, RegistryError
 from airflow_provider_batchorch.agents.kinds import build_agent_call
-from airflow_provider_batchorch.agents.python_agent import close_agent_process_pools
 from airflow_provider_batchorch.core.models import BatchConfig, ChunkSpec, ChunkSummary
 from airflow_provider_batchorch.core.row_processing import ChunkOutcome, RowProcessor
+from airflow_provider_batchorch.core.throughput import finish_histogram
 
 log = logging.getLogger(__name__)
 
@@ -289,6 +291,9 @@ class ChunkWorker:
                 calls_saved=outcome.calls_saved,
                 input_tokens=outcome.input_tokens,
                 output_tokens=outcome.output_tokens,
+                rows_finished=finish_histogram(outcome.row_finished_at),
+                rows_batch_api=outcome.rows_batch_api,
+                cascade=outcome.cascade if outcome.cascade.rows else None,
             )
             await asyncio.to_thread(save_chunk_summary, self.s3, config, summary)
             await asyncio.to_thread(
@@ -303,7 +308,9 @@ class ChunkWorker:
         processor = self._processors.get(config_uri)
         if processor is None:
             config = BatchConfig.model_validate_json(await asyncio.to_thread(get_bytes, self.s3, config_uri))
-            agent_call = CachedAgentCall(build_agent_call(config.agent), config.agent, open_result_cache(self.s3, config.state_uri))
+            store = open_batch_store(self.s3, config)
+            agent_call = compose_agent_call(config.agent,  # the agent, or its cascade: each agent cached on its own
+                                            lambda spec: CachedAgentCall(build_agent_call(spec), spec, store))
             processor = RowProcessor(config, agent_call)
             self._processors[config_uri] = processor
         return processor
@@ -337,9 +344,12 @@ def _failing_call(error: BaseException):
 def merge_outcomes(outcomes: list[ChunkOutcome]) -> ChunkOutcome:
     merged = ChunkOutcome(rows=[row for outcome in outcomes for row in outcome.rows])
     for outcome in outcomes:
-        for name in ("succeeded", "failed", "skipped", "agent_calls", "rows_reused", "calls_saved", "input_tokens", "output_tokens"):
+        for name in ("succeeded", "failed", "skipped", "agent_calls", "rows_reused", "calls_saved", "input_tokens", "output_tokens",
+                     "rows_batch_api"):
             setattr(merged, name, getattr(merged, name) + getattr(outcome, name))
         merged.failure_reasons.update(outcome.failure_reasons)
+        merged.row_finished_at += outcome.row_finished_at
+    merged.cascade = CascadeTally.total(outcome.cascade for outcome in outcomes) or CascadeTally()
     return merged
 
 
@@ -403,22 +413,6 @@ def run_worker(*, s3, sqs, sfn, ddb, queue_url: str, progress_table: str, max_ch
     worker = ChunkWorker(s3=s3, sqs=sqs, sfn=sfn, ddb=ddb, queue_url=queue_url, progress_table=progress_table,
                          max_chunks=max_chunks, visibility_seconds=visibility_seconds)
 
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            try:
-                loop.add_signal_handler(sig, worker.stop)
-            except (NotImplementedError, RuntimeError):
-                pass
-        try:
-            await worker.run(idle_exit_seconds=idle_exit_seconds)
-        finally:
-            close_agent_process_pools()
-
-    # Not asyncio.run(): it would wait for agent threads still running past their row timeout.
-    loop = asyncio.new_event_loop()
-    try:
-        loop.run_until_complete(main())
-    finally:
-        loop.close()
+    run_until_stopped(worker, idle_exit_seconds=idle_exit_seconds)
     return worker.chunks_done
+

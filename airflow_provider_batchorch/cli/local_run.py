@@ -23,6 +23,7 @@ from airflow_provider_batchorch.local.emulator import EmbeddedAws
 from airflow_provider_batchorch.aws.processor import execution_name
 from airflow_provider_batchorch.core.s3_uri import parse_s3_uri, to_s3_uri
 from airflow_provider_batchorch.core.configure import build_batch_config
+from airflow_provider_batchorch.core.cost_estimate import CostEstimate, describe_estimate
 from airflow_provider_batchorch.core.errors import BatchorchError, InvalidConfError
 from airflow_provider_batchorch.core.models import BatchRequest, BatchSummary
 from airflow_provider_batchorch.core.output_location import ALLOW_LOCAL_STATE_ENV
@@ -87,13 +88,15 @@ def owner_registry(request: BatchRequest) -> AgentRegistry:
         return assemble_registry(request.registry, table=table_registry())
 
 
-def preflight(request: BatchRequest) -> None:
-    """Fail fast on what can be checked without AWS. S3 CSVs are checked once AWS is up (``check_s3_csv``)."""
+def preflight(request: BatchRequest) -> CostEstimate | None:
+    """Fail fast on what can be checked without AWS. S3 CSVs are checked once AWS is up (``check_s3_csv``).
+
+    :return: The cost estimate of a local CSV (an S3 CSV's is in the ``validate_agent`` task's log)."""
     agent = owner_registry(request).validate(request.agent)
     if request.csv_uri.startswith("s3://"):
-        return
+        return None
     profile = analyze_local_csv(request.csv_uri, chunk_rows=request.chunk_rows, encoding=request.encoding)
-    build_batch_config(request, profile, agent, batch_id="preflight", prefix_uri="s3://preflight/")
+    return build_batch_config(request, profile, agent, batch_id="preflight", prefix_uri="s3://preflight/").cost_estimate
 
 
 def run_batch(request: BatchRequest, *, workers: int = 2, output_path: str | None = None,
@@ -102,7 +105,9 @@ def run_batch(request: BatchRequest, *, workers: int = 2, output_path: str | Non
     if workers < 1:
         raise InvalidConfError(f"--workers must be at least 1 (got {workers}): no worker would take the chunks.",
                                hint="Give --workers 1 or more (default 2).")
-    preflight(request)
+    estimate = preflight(request)
+    if estimate is not None:  # before anything starts; stderr, so that stdout keeps only the --json line
+        print(f"Cost estimate: {describe_estimate(estimate)}", file=sys.stderr, flush=True)
     with contextlib.ExitStack() as stack:
         if _on_embedded_default():
             aws = stack.enter_context(EmbeddedAws())
@@ -133,12 +138,15 @@ def _exit_now(error: BatchorchError, exit_code: int) -> None:
 
 
 def _stage_local_csv(s3, request: BatchRequest, bucket: str) -> BatchRequest:
-    if request.csv_uri.startswith("s3://"):
-        return request
-    path = Path(request.csv_uri)
-    uri = to_s3_uri(bucket, f"inputs/{uuid.uuid4().hex[:8]}/{path.name}")
-    upload_file(s3, path, uri)
-    return request.model_copy(update={"csv_uri": uri})
+    """The local CSV, and a local golden sample, uploaded to the emulator's bucket."""
+    staged = {}
+    for name in ("csv_uri", "golden_sample"):
+        value = getattr(request, name)
+        if value and not value.startswith("s3://"):
+            path = Path(value)
+            staged[name] = to_s3_uri(bucket, f"inputs/{uuid.uuid4().hex[:8]}/{path.name}")
+            upload_file(s3, path, staged[name])
+    return request.model_copy(update=staged)
 
 
 def _run_dag(request: BatchRequest, output_path: str | None, run_after: datetime | None = None) -> BatchSummary:

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
 from airflow_provider_batchorch.core.cost_estimate import EXECUTION_MODES, CostEstimate, ExecutionMode, estimate_cost
+from airflow_provider_batchorch.core.errors import BatchorchError
+from airflow_provider_batchorch.core.mapping import map_inputs
 from airflow_provider_batchorch.core.models import BatchRequest, CsvProfile
 
 
@@ -23,7 +25,12 @@ def requested_mode(request: BatchRequest) -> ExecutionMode:
 def estimate_batch(request: BatchRequest, profile: CsvProfile, agent: AgentSpec, *, model: str | None = None,
                    input_mapping: Mapping[str, str] | None = None) -> CostEstimate:
     """:param model: The LLM the workers will call when the agent names none (its connection's model).
-    :param input_mapping: The resolved mapping (agent field -> column); default the request's."""
-    return estimate_cost(agent, rows=profile.row_count, sample_rows=profile.sample_rows,
-                         input_mapping=request.input_mapping if input_mapping is None else input_mapping,
+    :param input_mapping: The resolved mapping (agent field -> column); default: resolved here as
+        ``configure_batch`` will (the request's own when it does not resolve: ``configure_batch`` says why)."""
+    if input_mapping is None:
+        try:
+            input_mapping = map_inputs(agent, profile.columns, request.input_mapping)
+        except BatchorchError:
+            input_mapping = request.input_mapping
+    return estimate_cost(agent, rows=profile.row_count, sample_rows=profile.sample_rows, input_mapping=input_mapping,
                          model=model, execution_mode=requested_mode(request))

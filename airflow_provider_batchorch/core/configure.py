@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
+from airflow_provider_batchorch.core.batch_api.mode import choose_execution_mode
+from airflow_provider_batchorch.core.batch_estimate import estimate_batch
+from airflow_provider_batchorch.core.cost_estimate import CostEstimate
 from airflow_provider_batchorch.core.mapping import map_inputs, select_output_fields
 from airflow_provider_batchorch.core.models import BatchConfig, BatchRequest, CsvProfile
 from airflow_provider_batchorch.core.output_location import state_location
@@ -20,14 +23,18 @@ def plan_concurrency(concurrency: int, chunk_count: int) -> tuple[int, int]:
 
 
 def build_batch_config(
-    request: BatchRequest, profile: CsvProfile, agent: AgentSpec, *, batch_id: str, prefix_uri: str
+    request: BatchRequest, profile: CsvProfile, agent: AgentSpec, *, batch_id: str, prefix_uri: str,
+    cost_estimate: CostEstimate | None = None,
 ) -> BatchConfig:
+    """:param cost_estimate: The estimate the validate step made; ``None`` estimates here (the agent's own model)."""
     transforms = plan_transforms(agent, request.transforms, profile.columns, request.output_fields)
     agent = transforms.agent  # its transforms: the batch's effective rules, checked here before any row runs
     mapping = map_inputs(agent, transforms.row_columns, request.input_mapping)
     output_fields = transforms.output_fields or select_output_fields(agent, request.output_fields)
     chunk_count = len(profile.chunks) if profile.chunks else -(-profile.row_count // profile.chunk_rows)
     chunk_concurrency, row_concurrency = plan_concurrency(request.concurrency, chunk_count)
+    mode, mode_reason = choose_execution_mode(request.execution_mode, agent, rows=profile.row_count,
+                                              sample_rows=profile.sample_rows, input_mapping=mapping)
     prefix_uri = prefix_uri.rstrip("/") + "/"
     return BatchConfig(
         batch_id=batch_id,
@@ -49,6 +56,10 @@ def build_batch_config(
         output_uri=request.output_uri or f"{prefix_uri}output/{_output_name(profile.uri)}",
         neutralize_formulas=request.neutralize_formulas,
         state_uri=state_location(request, profile.uri),
+        execution_mode=mode,
+        execution_mode_reason=mode_reason,
+        batch_api_deadline_seconds=request.batch_api_deadline_seconds,
+        cost_estimate=cost_estimate or estimate_batch(request, profile, agent, input_mapping=mapping),
     )
 
 

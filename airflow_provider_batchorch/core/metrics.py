@@ -10,7 +10,9 @@ Metric definitions (per job, and over a window of recent jobs, overall and per a
 - **success rate**: rows succeeded / rows processed, in percent;
 - **average time per row**: wall-clock seconds a job ran divided by its rows processed (so it falls as
   concurrency rises; the agent's own latency per row is in the output CSV's ``_latency_ms``);
-- **CSV sizes**: total, average and largest input size in bytes.
+- **CSV sizes**: total, average and largest input size in bytes;
+- **cost**: USD estimated before each job (``BatchConfig.cost_estimate``) and spent by it (its tokens at the
+  price table's prices, ``BatchSummary.actual_cost_usd``), summed per agent over the jobs that have a figure.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from airflow_provider_batchorch.core.actual_cost import AgentCost
 from airflow_provider_batchorch.core.execution_status import FAILED, RUNNING
 from airflow_provider_batchorch.core.models import BatchConfig, BatchSummary
+from airflow_provider_batchorch.core.throughput import ThroughputPoint
 
 METRIC_PREFIX = "batchorch"
 
@@ -48,6 +52,15 @@ class JobRecord(BaseModel):
     run_id: str | None = None
     failure_reasons: dict[str, int] = Field(default_factory=dict)
     error: str | None = Field(None, description="Why the execution failed, when it did")
+    execution_mode: str = "realtime"
+    estimated_cost_usd: float | None = Field(None, description="USD estimated before the job ran")
+    actual_cost_usd: float | None = Field(None, description="USD its tokens cost, once finished")
+    input_tokens: int = 0
+    output_tokens: int = 0
+    input_tokens_per_row: float = 0.0
+    output_tokens_per_row: float = 0.0
+    cost_by_agent: dict[str, AgentCost] = Field(default_factory=dict)
+    throughput: list[ThroughputPoint] = Field(default_factory=list, description="Rows per minute over the run")
 
     @property
     def rows_processed(self) -> int:
@@ -89,6 +102,7 @@ def started_job_record(
     dag_id: str | None = None,
     run_id: str | None = None,
 ) -> JobRecord:
+    estimate = config.cost_estimate
     return JobRecord(
         batch_id=config.batch_id,
         agent=config.agent.name,
@@ -103,6 +117,8 @@ def started_job_record(
         progress_table=progress_table,
         dag_id=dag_id,
         run_id=run_id,
+        execution_mode=estimate.execution_mode if estimate else "realtime",
+        estimated_cost_usd=estimate.cost_usd if estimate else None,
     )
 
 
@@ -117,6 +133,15 @@ def finished_job_record(record: JobRecord, summary: BatchSummary, *, finished_at
             "output_csv_uri": summary.output_csv_uri,
             "failure_reasons": dict(summary.failure_reasons),
             "execution_arn": summary.execution_arn or record.execution_arn,
+            "estimated_cost_usd": summary.estimated_cost_usd if summary.estimated_cost_usd is not None
+            else record.estimated_cost_usd,
+            "actual_cost_usd": summary.actual_cost_usd,
+            "input_tokens": summary.input_tokens,
+            "output_tokens": summary.output_tokens,
+            "input_tokens_per_row": summary.input_tokens_per_row,
+            "output_tokens_per_row": summary.output_tokens_per_row,
+            "cost_by_agent": dict(summary.cost_by_agent),
+            "throughput": list(summary.throughput),
         }
     )
 
@@ -146,6 +171,19 @@ class AgentMetrics(BaseModel):
     rows_per_hour: float | None
     avg_seconds_per_row: float | None
     csv_bytes_total: int
+    estimated_cost_usd: float | None = Field(None, description="Sum over the jobs that have an estimate")
+    actual_cost_usd: float | None = Field(None, description="Sum over the finished jobs with a known cost")
+
+
+class AgentCostTotal(BaseModel):
+    """An agent's cost over the window: from each job's ``cost_by_agent`` (every agent of a cascade), or the
+    job's own estimate while it runs."""
+
+    agent: str
+    jobs: int = 0
+    rows: int = 0
+    estimated_cost_usd: float | None = None
+    actual_cost_usd: float | None = None
 
 
 class MetricsOverview(BaseModel):
@@ -161,6 +199,8 @@ class MetricsOverview(BaseModel):
     csv_bytes_avg: float | None
     csv_bytes_max: int | None
     per_agent: dict[str, AgentMetrics]
+    cost_per_agent: list[AgentCostTotal] = Field(default_factory=list)
+    failure_reasons: dict[str, int] = Field(default_factory=dict, description="Rows per reason, most first")
 
 
 def compute_overview(
@@ -188,7 +228,38 @@ def compute_overview(
         csv_bytes_avg=round(sum(sizes) / len(sizes), 1) if sizes else None,
         csv_bytes_max=max(sizes) if sizes else None,
         per_agent={agent: _totals(jobs, now, agent) for agent, jobs in sorted(by_agent.items())},
+        cost_per_agent=cost_per_agent(recent),
+        failure_reasons=failure_reasons(recent),
     )
+
+
+def cost_per_agent(records: list[JobRecord]) -> list[AgentCostTotal]:
+    """Estimated and actual USD per agent (sums of the known figures; None when no job has one)."""
+    estimated: dict[str, list[float | None]] = {}
+    actual: dict[str, list[float | None]] = {}
+    totals: dict[str, AgentCostTotal] = {}
+    for record in records:
+        shares = list(record.cost_by_agent.values()) or [
+            AgentCost(agent=record.agent, estimated_cost_usd=record.estimated_cost_usd, cost_usd=None)]
+        for share in shares:
+            total = totals.setdefault(share.agent, AgentCostTotal(agent=share.agent))
+            total.jobs += 1
+            total.rows += share.rows
+            estimated.setdefault(share.agent, []).append(share.estimated_cost_usd)
+            actual.setdefault(share.agent, []).append(share.cost_usd)
+    for agent, total in totals.items():
+        total.estimated_cost_usd = _sum_known(estimated[agent])
+        total.actual_cost_usd = _sum_known(actual[agent])
+    return sorted(totals.values(), key=lambda t: (-(t.actual_cost_usd or t.estimated_cost_usd or 0), t.agent))
+
+
+def failure_reasons(records: list[JobRecord], top: int = 8) -> dict[str, int]:
+    """Failed rows per reason over ``records``, the ``top`` most frequent first."""
+    counts: dict[str, int] = {}
+    for record in records:
+        for reason, rows in record.failure_reasons.items():
+            counts[reason] = counts.get(reason, 0) + rows
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:top])
 
 
 def _totals(records: list[JobRecord], now: datetime, agent: str = "*") -> AgentMetrics:
@@ -206,6 +277,8 @@ def _totals(records: list[JobRecord], now: datetime, agent: str = "*") -> AgentM
         rows_per_hour=_per_hour(processed, seconds),
         avg_seconds_per_row=round(seconds / processed, 3) if processed else None,
         csv_bytes_total=sum(r.csv_size_bytes or 0 for r in records),
+        estimated_cost_usd=_sum_known(r.estimated_cost_usd for r in records),
+        actual_cost_usd=_sum_known(r.actual_cost_usd for r in records),
     )
 
 
@@ -244,6 +317,8 @@ def job_finished_points(record: JobRecord) -> list[MetricPoint]:
     optional = {
         "success_rate": record.success_rate(),
         "rows_per_hour": record.rows_per_hour(now),
+        "estimated_cost_usd": record.estimated_cost_usd,
+        "cost_usd": record.actual_cost_usd,
     }
     points += [MetricPoint(kind="gauge", name=f"{METRIC_PREFIX}.{name}", value=value, tags=tags)
                for name, value in optional.items() if value is not None]
@@ -258,6 +333,11 @@ def _with_per_agent_names(points: list[MetricPoint], agent: str) -> list[MetricP
     """Each point also under ``<name>.<agent>`` with no tags, for plain StatsD (which drops tags)."""
     suffix = "".join(c if c.isalnum() or c in "_-" else "_" for c in agent)
     return points + [point.model_copy(update={"name": f"{point.name}.{suffix}", "tags": {}}) for point in points]
+
+
+def _sum_known(values) -> float | None:
+    known = [value for value in values if value is not None]
+    return round(sum(known), 6) if known else None
 
 
 def _percent(part: int, whole: int) -> float | None:

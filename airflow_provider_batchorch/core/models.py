@@ -9,6 +9,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
+from airflow_provider_batchorch.core.cascade_tally import CascadeReport, CascadeTally
+from airflow_provider_batchorch.core.batch_api.models import ExecutionMode, ExecutionPart, ResolvedMode
+from airflow_provider_batchorch.core.actual_cost import AgentCost
+from airflow_provider_batchorch.core.cost_estimate import CostEstimate
+from airflow_provider_batchorch.core.throughput import ThroughputPoint
 from airflow_provider_batchorch.core.number_limits import checked_number
 from airflow_provider_batchorch.core.csv.output_header import output_header
 from airflow_provider_batchorch.core.transforms.rules import TransformRules
@@ -102,8 +107,23 @@ class BatchRequest(BaseModel):
                                               "a prompt_template, a row filter and output steps (derived, cast, "
                                               "keep, rename), over the agent's registry defaults; sandboxed "
                                               "templates, no code (README: Transformation rules)")
+    execution_mode: ExecutionMode = Field("realtime", title="Execution mode",
+                                          description="realtime: one agent call per row; batch_api: the rows go to "
+                                          "the provider's asynchronous batch API (about half the price) first, "
+                                          "the ones it does not answer in time run in real time; auto: batch_api "
+                                          "for large batches where the price table shows a saving")
+    batch_api_deadline_seconds: float = Field(86400, gt=0, le=86400, title="Batch API deadline (s)",
+                                              description="How long the batch job may take; rows it has not "
+                                              "answered by then run in real time")
+    golden_sample: str | None = Field(None, title="Golden sample",
+                                      description="s3://bucket/key.csv of labelled rows (inputs, and each scored "
+                                      "field's expected value in a column named like it); the agent answers them "
+                                      "first and the batch stops unless every field reaches golden_min_accuracy; "
+                                      "the CLI takes a local path too")
+    golden_min_accuracy: float = Field(0.9, ge=0, le=1, title="Golden sample accuracy",
+                                       description="The share of labelled rows each field must get right (0-1)")
 
-    @field_validator("output_uri", "state_uri")
+    @field_validator("output_uri", "state_uri", "golden_sample")
     @classmethod
     def _blank_is_default(cls, value: str | None) -> str | None:
         return (value or "").strip() or None
@@ -116,7 +136,8 @@ class BatchRequest(BaseModel):
             raise ValueError("csv_uri is empty: give s3://bucket/key.csv")
         return value
 
-    @field_validator("concurrency", "timeout_seconds", "chunk_rows", mode="wrap")
+    @field_validator("concurrency", "timeout_seconds", "chunk_rows", "batch_api_deadline_seconds",
+                     "golden_min_accuracy", mode="wrap")
     @classmethod
     def _number_in_range(cls, value: object, handler, info: ValidationInfo) -> object:
         """The ranges above are the only ones: a refusal names them (``core.number_limits``); true is no number."""
@@ -145,6 +166,10 @@ class BatchConfig(BaseModel):
     output_uri: str
     neutralize_formulas: bool = True
     state_uri: str | None = Field(None, description="Result store shared across batches; None: in-batch dedup only")
+    execution_mode: ResolvedMode = Field("realtime", description="batch_api: a batch job answers rows first")
+    execution_mode_reason: str = Field("", description="Why this mode (core.batch_api.mode)")
+    batch_api_deadline_seconds: float = 86400
+    cost_estimate: CostEstimate | None = Field(None, description="Made before the batch ran (core.batch_estimate)")
 
     @property
     def output_columns(self) -> list[str]:
@@ -170,6 +195,10 @@ class ChunkSummary(BaseModel):
     calls_saved: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    rows_finished: list[tuple[int, int]] = Field(
+        default_factory=list, description="(unix second, rows finished in it): the throughput chart's data")
+    rows_batch_api: int = 0
+    cascade: CascadeTally | None = Field(None, description="The chunk's cascade answers (core/cascade_tally.py)")
 
 
 class Progress(BaseModel):
@@ -203,5 +232,16 @@ class BatchSummary(BaseModel):
     calls_saved: int = Field(0, description="Rows that needed no agent call: reused or duplicates in this batch")
     input_tokens: int = 0
     output_tokens: int = 0
+    input_tokens_per_row: float = Field(0.0, description="Tokens spent per row processed, re-asks included")
+    output_tokens_per_row: float = 0.0
+    estimated_cost_usd: float | None = Field(None, description="USD estimated before the batch ran")
+    actual_cost_usd: float | None = Field(None, description="USD the tokens cost; None when a price is unknown")
+    cost_by_agent: dict[str, AgentCost] = Field(default_factory=dict)
+    throughput: list[ThroughputPoint] = Field(default_factory=list, description="Rows per minute over the run")
+    execution_mode: ResolvedMode = "realtime"
+    execution_parts: list[ExecutionPart] = Field(default_factory=list, description="Cost mode: rows, tokens and "
+                                                 "cost answered by the batch API and in real time")
+    cascade: CascadeReport | None = Field(None, description="Escalations, calls and cost saved against the "
+                                          "strong agent on every row (core/cascade_tally.py)")
     error_details_location: str | None = None
     retry_suggestion: str | None = None

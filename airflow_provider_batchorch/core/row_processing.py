@@ -17,6 +17,8 @@ from typing import Any, Callable
 from airflow_provider_batchorch.core.csv.output import format_cell
 from airflow_provider_batchorch.core.errors import AgentCrashedError, AgentRowError, AgentTimeoutError
 from airflow_provider_batchorch.core.agent_call import AgentCall
+from airflow_provider_batchorch.core.cascade_tally import CascadeTally
+from airflow_provider_batchorch.core.batch_api.models import BATCH_API_SOURCE
 from airflow_provider_batchorch.core.mapping import build_agent_inputs
 from airflow_provider_batchorch.core.models import ROW_FAILED, ROW_SUCCEEDED, BatchConfig
 from airflow_provider_batchorch.core.output_validation import OutputValidator
@@ -43,7 +45,10 @@ class ChunkOutcome:
     calls_saved: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    rows_batch_api: int = 0  # answered from the batch job's answers (cost mode)
     failure_reasons: Counter = field(default_factory=Counter)
+    row_finished_at: list[float] = field(default_factory=list)  # time.time() per finished row (throughput)
+    cascade: CascadeTally = field(default_factory=CascadeTally)  # which agent of a cascade answered (core/cascade_call.py)
 
 
 def describe_failure(exc: BaseException, timeout_seconds: float) -> RowFailure:
@@ -91,6 +96,7 @@ class RowProcessor:
         async def lane() -> None:
             for index in next_index:
                 outcome.rows[index] = await self._process_row(rows[index], outcome)
+                outcome.row_finished_at.append(time.time())
                 if on_progress:
                     on_progress(outcome.succeeded + outcome.skipped, outcome.failed)
 
@@ -104,6 +110,7 @@ class RowProcessor:
         output: dict[str, Any] = {}
         failure: RowFailure | None = None
         called = False
+        answer = None  # a cascade's CascadeAnswer: the agent that answered the row
         try:
             if self.transforms.skips(row):  # the row filter left it out: back as read, no agent call
                 outcome.skipped += 1
@@ -113,10 +120,12 @@ class RowProcessor:
             deadline = RowDeadline(config.timeout_seconds)
             ROW_DEADLINE.set(deadline)  # this row's lane task: read by an agent call that enforces it itself
             result = await deadline.run(self.agent_call(inputs))
+            answer = result.cascade
             if result.reused_from:
                 called = False
                 outcome.calls_saved += 1
                 outcome.rows_reused += result.reused_from == "store"
+                outcome.rows_batch_api += result.reused_from == BATCH_API_SOURCE
             outcome.input_tokens += result.input_tokens
             outcome.output_tokens += result.output_tokens
             output = dict(self.transforms.output(self.validator.validate(result.output)))
@@ -124,10 +133,12 @@ class RowProcessor:
             if isinstance(exc, asyncio.CancelledError) and _cancelled_from_outside():
                 raise  # our own cancellation (the worker shutting down, a lane given up): not the row's failure
             failure = describe_failure(exc, config.timeout_seconds)
+            answer = getattr(exc, "cascade", None)
             # An LLM that was re-asked and still failed has spent tokens all the same.
             outcome.input_tokens += getattr(exc, "input_tokens", 0)
             outcome.output_tokens += getattr(exc, "output_tokens", 0)
         outcome.agent_calls += called
+        outcome.cascade.record(answer)
         latency_ms = round((time.perf_counter() - started) * 1000)
         if failure:
             outcome.failed += 1
@@ -140,8 +151,8 @@ class RowProcessor:
             ROW_FAILED if failure else ROW_SUCCEEDED,
             failure.message if failure else "",
             failure.code if failure else "",
-            config.agent.name,
-            config.agent.version,
+            answer.agent if answer else config.agent.name,
+            answer.version if answer else config.agent.version,
             str(latency_ms),
             datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         ]

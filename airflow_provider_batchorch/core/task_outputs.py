@@ -14,13 +14,17 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
+from airflow_provider_batchorch.core.golden_gate.report import GoldenReport
+from airflow_provider_batchorch.core.cost_estimate import CostEstimate
 from airflow_provider_batchorch.core.models import BatchConfig, BatchRequest, BatchSummary, CsvProfile
 from airflow_provider_batchorch.core.stages import StagePlan
 
 # Task ids (inside a TaskGroup Airflow prefixes them: "stage_1.analyze_csv").
 ANALYZE_CSV = "analyze_csv"
 VALIDATE_AGENT = "validate_agent"
+GOLDEN_GATE = "golden_gate"
 CONFIGURE_BATCH = "configure_batch"
+BATCH_API_JOB = "batch_api_job"
 EXECUTE_BATCH = "execute_batch"
 MONITOR_BATCH = "monitor_batch"
 GET_RESULTS = "get_results"
@@ -51,6 +55,13 @@ class ValidateResult(BaseModel):
 
     agent: AgentSpec
     description: dict[str, Any] = Field(description="``AgentRegistry.describe``: fields, compatibility")
+    cost_estimate: CostEstimate | None = Field(None, description="Before any row is sent; None without the CSV profile")
+
+
+class GoldenGateResult(BaseModel):
+    """``golden_gate``: the per-field report of the agent on the golden sample (None: the batch names none)."""
+
+    report: GoldenReport | None = None
 
 
 class ConfigureResult(BaseModel):

@@ -100,6 +100,7 @@ def add_batch_pipeline_tasks(
         registry=output_of(analyze, "request", "registry"),
         registry_files=options.registry_files,
         registry_table=options.registry_table,
+        analysis=output_of(analyze),
         **aws,
     )
     configure = ConfigureBatchOperator(
@@ -109,6 +110,7 @@ def add_batch_pipeline_tasks(
         agent=output_of(validate, "agent"),
         batch_id=output_of(analyze, "batch_id"),
         prefix_uri=output_of(analyze, "prefix_uri"),
+        cost_estimate=output_of(validate, "cost_estimate"),
         **aws,
     )
     execute = ExecuteBatchOperator(

@@ -10,6 +10,7 @@ from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow_provider_batchorch.aws.batch_store import load_profile, stage_batch
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
 from airflow_provider_batchorch.core.configure import build_batch_config, header_renames
+from airflow_provider_batchorch.core.cost_estimate import CostEstimate
 from airflow_provider_batchorch.core.models import BatchRequest
 from airflow_provider_batchorch.core.task_outputs import ConfigureResult
 from airflow_provider_batchorch.hooks.batchorch import BatchorchHook
@@ -26,12 +27,14 @@ class ConfigureBatchOperator(AwsBaseOperator[BatchorchHook]):
     :param agent: The agent spec (``validate_agent``'s ``agent``).
     :param batch_id: The batch id (``analyze_csv``'s ``batch_id``).
     :param prefix_uri: Where the batch's files live (``analyze_csv``'s ``prefix_uri``).
+    :param cost_estimate: ``validate_agent``'s ``cost_estimate``, kept in the config for the summary's estimated
+        vs actual cost; ``None`` estimates here with the agent's own model.
     :return: A ``ConfigureResult`` dump: the ``BatchConfig`` and the manifest's URI.
     """
 
     aws_hook_class = BatchorchHook
     template_fields: Sequence[str] = aws_template_fields(
-        "request", "profile_uri", "agent", "batch_id", "prefix_uri"
+        "request", "profile_uri", "agent", "batch_id", "prefix_uri", "cost_estimate"
     )
     ui_color = "#fdf3e8"
 
@@ -43,9 +46,11 @@ class ConfigureBatchOperator(AwsBaseOperator[BatchorchHook]):
         agent: dict[str, Any],
         batch_id: str,
         prefix_uri: str,
+        cost_estimate: dict[str, Any] | str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.cost_estimate = cost_estimate
         self.request = request
         self.profile_uri = profile_uri
         self.agent = agent
@@ -56,7 +61,9 @@ class ConfigureBatchOperator(AwsBaseOperator[BatchorchHook]):
         request = BatchRequest.model_validate(self.request)
         agent = AgentSpec.model_validate(self.agent)
         profile = load_profile(self.hook.s3, self.profile_uri)
-        config = build_batch_config(request, profile, agent, batch_id=self.batch_id, prefix_uri=self.prefix_uri)
+        estimate = CostEstimate.model_validate(self.cost_estimate) if self.cost_estimate else None
+        config = build_batch_config(request, profile, agent, batch_id=self.batch_id, prefix_uri=self.prefix_uri,
+                                    cost_estimate=estimate)
         manifest_uri = stage_batch(self.hook.s3, config, profile.chunks)
         self.log.info(
             "Batch %s: %d rows in %d chunks; inputs %s; output fields [%s]; %d agent calls in flight "

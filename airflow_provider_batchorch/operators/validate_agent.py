@@ -9,10 +9,14 @@ from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow_provider_batchorch.aws.registry_table import load_configured_registry_table
 from airflow_provider_batchorch.aws.s3_text import s3_object_text
+from airflow_provider_batchorch.core.agent_spec import AgentSpec
+from airflow_provider_batchorch.core.batch_estimate import estimate_batch
+from airflow_provider_batchorch.core.cost_estimate import CostEstimate, describe_estimate
 from airflow_provider_batchorch.core.registry import AgentRegistry
 from airflow_provider_batchorch.core.registry_trust import RegistryTrust
-from airflow_provider_batchorch.core.task_outputs import ValidateResult
+from airflow_provider_batchorch.core.task_outputs import AnalyzeResult, ValidateResult
 from airflow_provider_batchorch.hooks.batchorch import BatchorchHook
+from airflow_provider_batchorch.hooks.llm_connection import connection_model
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -32,11 +36,13 @@ class ValidateAgentOperator(AwsBaseOperator[BatchorchHook]):
     :param registry_files: Registry files the DAG author trusts (local paths or ``s3://``); not templated.
     :param registry_table: A DynamoDB AgentRegistry table (PK ``agent_name``, SK ``version``), or ``None`` for the
         operator's setting. Not templated: the table is trusted, so a run conf must not be able to pick it.
-    :return: A ``ValidateResult`` dump: the ``AgentSpec`` and ``registry.describe(agent)``.
+    :param analysis: ``analyze_csv``'s result (request and profile): with it the batch's cost is estimated
+        (tokens x price table, realtime and batch_api), logged and returned before any row is sent.
+    :return: A ``ValidateResult`` dump: the ``AgentSpec``, ``registry.describe(agent)`` and the cost estimate.
     """
 
     aws_hook_class = BatchorchHook
-    template_fields: Sequence[str] = aws_template_fields("agent", "registry")
+    template_fields: Sequence[str] = aws_template_fields("agent", "registry", "analysis")
     ui_color = "#eaf7ea"
 
     def __init__(
@@ -46,9 +52,11 @@ class ValidateAgentOperator(AwsBaseOperator[BatchorchHook]):
         registry: str | None = None,
         registry_files: Sequence[str] = (),
         registry_table: str | None = None,
+        analysis: dict[str, Any] | str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.analysis = analysis
         self.agent = agent
         self.registry = registry
         self.registry_files = list(registry_files)
@@ -64,7 +72,17 @@ class ValidateAgentOperator(AwsBaseOperator[BatchorchHook]):
             ", ".join(spec.output_fields),
             ", ".join(f"{f.name}{'' if f.required else '?'}" for f in spec.input_fields),
         )
-        return ValidateResult(agent=spec, description=registry.describe(spec.name)).model_dump(mode="json")
+        estimate = self.estimate(spec)
+        return ValidateResult(agent=spec, description=registry.describe(spec.name),
+                              cost_estimate=estimate).model_dump(mode="json")
+
+    def estimate(self, spec: AgentSpec) -> CostEstimate | None:
+        if not self.analysis:
+            return None
+        analysis = AnalyzeResult.model_validate(self.analysis)
+        estimate = estimate_batch(analysis.request, analysis.profile, spec, model=connection_model(spec))
+        self.log.info("Cost estimate: %s", describe_estimate(estimate))
+        return estimate
 
     def resolve_registry(self) -> AgentRegistry:
         from airflow_provider_batchorch.agents.registry_loader import assemble_registry  # the built-in agents

@@ -2,7 +2,9 @@
 
 Routes (relative to where the app is mounted, ``/batchorch-dashboard`` in Airflow):
 
-- ``/``: the HTML page; it polls ``api/jobs`` and moves the progress bars while jobs run;
+- ``/``: the HTML page; it polls ``api/jobs`` and moves the progress bars while jobs run; its charts (rows per
+  minute over the recent runs, cost per agent estimated and actual, failure reasons) are inline SVG drawn on the
+  server (``dashboard_charts``), redrawn when the page reloads as a job finishes;
 - ``api/jobs``: the jobs and the overview as JSON;
 - ``jobs/{batch_id}/output.csv``: the output CSV, streamed from S3;
 - ``jobs/{batch_id}/failures.csv``: only the output rows whose ``_status`` is FAILED (with ``_error_message``);
@@ -27,13 +29,16 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from airflow_provider_batchorch.core.cost_estimate import format_usd
 from airflow_provider_batchorch.core.metrics import JobRecord, MetricsOverview, compute_overview
 from airflow_provider_batchorch.core.models import ROW_FAILED, STATUS_COLUMN
 from airflow_provider_batchorch.core.progress import format_duration
+from airflow_provider_batchorch.plugins.dashboard_charts import Bar, Series, bar_chart, line_chart
 
 HERE = Path(__file__).parent
 OUTPUT_STATUSES = ("SUCCEEDED", "COMPLETED_WITH_ERRORS")
 RECENT_JOBS = 50
+THROUGHPUT_RUNS = 4  # the newest runs drawn in the rows-per-minute chart
 
 
 class JobSource(Protocol):
@@ -66,7 +71,7 @@ def create_dashboard_app(
         jobs, overview = _snapshot(source())
         return _templates().get_template("dashboard.html").render(
             jobs=[job_view(job, links()) for job in jobs], overview=overview_view(overview),
-            per_agent=[agent_view(m) for m in overview.per_agent.values()],
+            per_agent=[agent_view(m) for m in overview.per_agent.values()], charts=charts_view(jobs, overview),
         )
 
     @app.get("/api/jobs")
@@ -188,8 +193,34 @@ def job_view(job: JobRecord, links: _Links, now: datetime | None = None) -> dict
         "failures_url": f"jobs/{batch}/failures.csv" if has_output and job.rows_failed else None,
         "failure_reasons": [{"reason": reason, "rows": rows} for reason, rows in job.failure_reasons.items()],
         "error": job.error,
+        "execution_mode": job.execution_mode,
+        "estimated_cost": format_usd(job.estimated_cost_usd),
+        "actual_cost": format_usd(job.actual_cost_usd) if job.is_finished else "running",
+        "tokens_per_row": (f"{job.input_tokens_per_row:g} in / {job.output_tokens_per_row:g} out per row"
+                           if job.input_tokens or job.output_tokens else None),
         "airflow_url": links.airflow_run(job),
         "console_url": links.console(job),
+    }
+
+
+def charts_view(jobs: list[JobRecord], overview: MetricsOverview) -> dict[str, Any]:
+    """The three charts as inline SVG: rows per minute over the newest runs, cost per agent, failure reasons."""
+    runs = [job for job in jobs if job.throughput][:THROUGHPUT_RUNS]
+    return {
+        "throughput": line_chart(
+            [Series(name=job.batch_id, points=[(p.at_seconds, p.rows_per_minute) for p in job.throughput])
+             for job in runs],
+            title="Rows per minute over the run", chart_id="chart-throughput", x_text=format_duration,
+            y_text=lambda value: f"{value:,.0f}", empty="No finished run yet", width=1300, height=240),
+        "cost": bar_chart(
+            [Bar(label=total.agent, values=[total.estimated_cost_usd, total.actual_cost_usd])
+             for total in overview.cost_per_agent],
+            title="Cost per agent (USD): estimated before, actual after", chart_id="chart-cost",
+            value_text=format_usd, series_names=("estimated", "actual"), empty="No job yet"),
+        "failures": bar_chart(
+            [Bar(label=reason, values=[rows]) for reason, rows in overview.failure_reasons.items()],
+            title="Failure reasons (rows)", chart_id="chart-failures",
+            value_text=lambda value: f"{value:,.0f} rows", empty="No failed row"),
     }
 
 
@@ -219,6 +250,8 @@ def agent_view(metrics) -> dict[str, Any]:
         "rows_per_hour": _number(metrics.rows_per_hour),
         "avg_seconds_per_row": _seconds(metrics.avg_seconds_per_row),
         "csv_bytes_total": human_bytes(metrics.csv_bytes_total),
+        "estimated_cost": format_usd(metrics.estimated_cost_usd),
+        "actual_cost": format_usd(metrics.actual_cost_usd),
     }
 
 

@@ -16,7 +16,8 @@ from html import escape
 from markupsafe import Markup
 from pydantic import BaseModel, Field
 
-COLORS = ("#017cee", "#23a26d", "#d38b00", "#8e44ad", "#d64545", "#00838f")
+# Series colours (the Tableau 10 palette, apart from the page's own status colours) and the estimate's grey.
+COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#17becf")
 GREY = "#9aa5b1"
 FONT = 'font-family="-apple-system, Segoe UI, Roboto, Arial, sans-serif"'
 MAX_LABEL = 38

@@ -34,9 +34,10 @@ def test_messy_csv_comes_back_whole_in_order(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.strip().splitlines()
     assert len(lines) == 1, result.stdout  # logs went to stderr
+    assert "Cost estimate: " in result.stderr and "validate_agent" in result.stderr
     summary = json.loads(lines[0])
     for key in ("status", "rows_processed", "rows_succeeded", "rows_failed", "output_csv_uri",
-                "processing_time_seconds"):
+                "processing_time_seconds", "estimated_cost_usd", "actual_cost_usd", "cost_by_agent", "throughput"):
         assert key in summary
     source = list(csv.DictReader(io.StringIO(MESSY.read_text(encoding="utf-8-sig"))))
     produced = list(csv.DictReader(io.StringIO(output.read_text(encoding="utf-8"))))
@@ -125,3 +126,27 @@ def test_embedded_default_without_the_local_extra_names_the_install(tmp_path):
     assert "EMULATOR_NOT_INSTALLED" in result.stderr
     assert "pip install 'airflow-provider-batchorch[local]'" in result.stderr
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_run_prints_the_cost_estimate_before_it_starts_anything(tmp_path):
+    """The estimate comes from the preflight (the local CSV's profile, the agent, the price table), before AWS is up:
+    here the embedded default cannot even start (no moto), and the estimate is already on stderr."""
+    import os
+
+    code = ("import sys; sys.modules['moto'] = None\n"
+            "from airflow_provider_batchorch.cli import main\n"
+            "sys.exit(main(sys.argv[1:]))")
+    env = {k: v for k, v in os.environ.items() if k not in ("BATCHORCH_AWS_ENDPOINT_URL", "AIRFLOW_CONN_AWS_DEFAULT")}
+    env["BATCHORCH_LLM_MODEL"] = "openai:gpt-4o-mini"  # the built-in agent on an LLM: a priced estimate
+    result = subprocess.run(
+        [sys.executable, "-c", code, "run", "--csv", str(ROOT / "examples" / "tickets.csv"),
+         "--agent", "ticket-classifier-agent", "--json"],
+        capture_output=True, text=True, timeout=120, cwd=ROOT, env=env,
+    )
+    assert result.returncode == 2, result.stderr[-3000:]
+    lines = result.stderr.strip().splitlines()
+    estimate = next(i for i, line in enumerate(lines) if line.startswith("Cost estimate: 100 rows with "
+                                                                          "ticket-classifier-agent, estimated cost $"))
+    assert "in realtime mode" in lines[estimate] and "in batch_api" in lines[estimate] and "gpt-4o-mini" in lines[estimate]
+    assert estimate < next(i for i, line in enumerate(lines) if "EMULATOR_NOT_INSTALLED" in line)
+    assert result.stdout == ""

@@ -123,3 +123,23 @@ def test_registry_table_adds_agents(aws_conn):
     assert validate("greeter-agent", registry_table=table)["agent"]["name"] == "greeter-agent"
     with pytest.raises(UnknownAgentError, match="greeter-agent"):
         validate("greeter-agent")
+
+
+def test_with_the_csv_analysis_the_cost_is_estimated_logged_and_returned_before_any_row(tmp_path, aws_conn, capfd):
+    from airflow_provider_batchorch.core.models import BatchRequest, CsvProfile
+    from airflow_provider_batchorch.core.task_outputs import AnalyzeResult
+
+    path = tmp_path / "agents.yaml"
+    path.write_text(LLM_REGISTRY_YAML)
+    profile = CsvProfile(uri="s3://b/c.csv", size_bytes=10, columns=["company_name"], data_types={}, row_count=20_000,
+                         header_end=13, chunk_rows=100, sample_rows=[{"company_name": "Acme Robotics"}])
+    analysis = AnalyzeResult(request=BatchRequest(csv_uri="s3://b/c.csv", agent="labeler-agent"), profile=profile,
+                             profile_uri="s3://b/p.json", batch_id="b", prefix_uri="s3://b/runs/b/")
+    result = validate("labeler-agent", registry_files=[str(path)], analysis=analysis.model_dump(mode="json"))
+    estimate = result["cost_estimate"]
+    assert estimate["rows"] == 20_000 and estimate["model"] == "openai:gpt-4.1-mini"
+    realtime, batch = estimate["cost_usd_by_mode"]["realtime"], estimate["cost_usd_by_mode"]["batch_api"]
+    assert estimate["cost_usd"] == realtime > 0 and batch == pytest.approx(realtime / 2, abs=1e-4)
+    assert f"Cost estimate: 20,000 rows with labeler-agent, estimated cost ${realtime:,.2f} in realtime mode, " \
+           f"${batch:,.2f} in batch_api" in capfd.readouterr().out
+    assert validate("labeler-agent", registry_files=[str(path)])["cost_estimate"] is None  # no analysis, no estimate

@@ -51,3 +51,40 @@ def test_dashboard_renders_the_jobs_in_chromium(dashboard_url, recorded_jobs, tm
     screenshot.unlink(missing_ok=True)
     chromium(dashboard_url, tmp_path / "profile-shot", "--virtual-time-budget=1000", f"--screenshot={screenshot}")
     assert screenshot.stat().st_size > 20_000, "the screenshot is suspiciously small (blank page?)"
+
+
+def test_dashboard_charts_render_in_chromium(dashboard_url, recorded_jobs, tmp_path):
+    """The three charts are inline SVG in the page Chromium loads: rows per minute (one line per finished run),
+    cost per agent (estimated and actual bars) and failure reasons; a screenshot shows them drawn."""
+    from airflow_provider_batchorch.core.cost_estimate import format_usd
+
+    dom = chromium(dashboard_url, tmp_path / "profile-charts", "--virtual-time-budget=1000", "--dump-dom").stdout
+    finished = [recorded_jobs[name][2] for name in ("enriched", "tickets", "priced")]
+    throughput = _element(dom, 'id="chart-throughput"')
+    assert throughput.count("<polyline") == len(finished)
+    for job in finished:
+        assert f'data-series="{job.batch_id}"' in throughput
+    cost = _element(dom, 'id="chart-cost"')
+    priced = recorded_jobs["priced"][1]
+    assert 'data-label="ticket-classifier-agent"' in cost and 'data-label="company-enrichment-agent"' in cost
+    assert cost.count('class="bar"') == 2 * 2  # estimated and actual for each of the two agents
+    assert format_usd(priced.actual_cost_usd) in cost and ">estimated<" in cost and ">actual<" in cost
+    failures = _element(dom, 'id="chart-failures"')
+    enriched = recorded_jobs["enriched"][1]
+    for reason in enriched.failure_reasons:
+        assert f'data-label="{reason}"' in failures
+    priced_row = dom[dom.index(f'data-batch="{priced.batch_id}"'):]
+    assert f"{format_usd(priced.estimated_cost_usd)} / {format_usd(priced.actual_cost_usd)}" in priced_row[:4000]
+
+    screenshot = ARTIFACTS / "dashboard_charts.png"
+    ARTIFACTS.mkdir(exist_ok=True)
+    screenshot.unlink(missing_ok=True)
+    chromium(dashboard_url, tmp_path / "profile-charts-shot", "--virtual-time-budget=1000", "--window-size=1500,1500",
+             f"--screenshot={screenshot}")
+    assert screenshot.stat().st_size > 40_000, "the screenshot is suspiciously small (charts not drawn?)"
+
+
+def _element(dom: str, marker: str) -> str:
+    """The ``<svg ...>...</svg>`` whose opening tag holds ``marker``."""
+    start = dom.rindex("<svg", 0, dom.index(marker))
+    return dom[start:dom.index("</svg>", start)]

@@ -3,6 +3,9 @@
 - ``enriched``: examples/companies.csv through company-enrichment-agent (finishes COMPLETED_WITH_ERRORS:
   the built-in agent honestly fails rows it cannot identify);
 - ``tickets``: examples/tickets.csv through ticket-classifier-agent;
+- ``priced``: the first 40 tickets through ticket-classifier-agent on an LLM (``gpt-4o-mini``, a real
+  OpenAI-compatible stand-in server that reports ``PRICED_USAGE`` tokens per call), so the job has an
+  estimated and an actual cost;
 - ``running``: a batch started on a processor whose queue no worker polls, with the counters a worker writes
   for one finished and one half-done chunk, so it is RUNNING with partial, live progress.
 
@@ -22,6 +25,8 @@ from tests.support.asgi_server import serve
 
 ROOT = Path(__file__).resolve().parents[2]
 DAG_ID = "batch_orchestrator"
+PRICED_USAGE = (800, 150)  # (prompt, completion) tokens the stand-in reports for every call
+PRICED_ROWS = 40
 
 def _clients(aws):
     return types.SimpleNamespace(s3=aws.client("s3"), sfn=aws.client("stepfunctions"), dynamodb=aws.client("dynamodb"))
@@ -47,17 +52,35 @@ def _upload(aws, name: str) -> str:
     return f"s3://{aws.bucket}/{key}"
 
 
-def _run_recorded(aws, csv_name: str, agent: str, batch_id: str, **request):
-    """run_pipeline, then the two record_job calls the operators make (start, then summary)."""
+def _run_priced(aws, batch_id: str):
+    """The first PRICED_ROWS tickets through ticket-classifier-agent on a fake gpt-4o-mini that reports its usage."""
+    from airflow_provider_batchorch.builtin_agents import builtin_registry
+    from airflow_provider_batchorch.core.llm_settings import with_llm
+    from tests.support.openai_stub_server import OpenAIStubServer, Reply, example_for
+
+    lines = (ROOT / "examples" / "tickets.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    csv_uri = f"s3://{aws.bucket}/examples/tickets-priced.csv"
+    aws.client("s3").put_object(Bucket=aws.bucket, Key="examples/tickets-priced.csv",
+                                Body="".join(lines[:PRICED_ROWS + 1]).encode())
+    with OpenAIStubServer(lambda request: Reply(output=example_for(request.schema, request.row),
+                                                usage=PRICED_USAGE)) as server:
+        spec = with_llm(builtin_registry().get("ticket-classifier-agent"), "gpt-4o-mini", base_url=server.base_url)
+        return _run_recorded(aws, csv_uri, spec.name, batch_id, spec=spec, chunk_rows=10, concurrency=8)
+
+
+def _run_recorded(aws, csv_uri: str, agent: str, batch_id: str, *, spec=None, **request):
+    """run_pipeline, then the two record_job calls the operators make (start, then summary).
+
+    :param spec: The agent's spec, when not the built-in one (the built-in switched to an LLM)."""
     from airflow_provider_batchorch.aws.job_records import record_job
     from airflow_provider_batchorch.aws.pipeline import run_pipeline
     from airflow_provider_batchorch.core.models import BatchRequest
     from airflow_provider_batchorch.builtin_agents import builtin_registry
 
     clients = _clients(aws)
-    batch_request = BatchRequest(csv_uri=_upload(aws, csv_name), agent=agent, **request)
+    batch_request = BatchRequest(csv_uri=csv_uri, agent=agent, **request)
     config, summary = run_pipeline(clients.s3, clients.sfn, clients.dynamodb, aws.refs, batch_request,
-                                   builtin_registry().get(agent), batch_id=batch_id, poll_seconds=0.3)
+                                   spec or builtin_registry().get(agent), batch_id=batch_id, poll_seconds=0.3)
     started = record_job(clients, config, execution_arn=summary.execution_arn,
                          progress_table=aws.refs.progress_table, **_run(batch_id))
     assert started is not None and started.status == "RUNNING"
@@ -99,14 +122,15 @@ def _start_running(aws, batch_id: str):
 
 @pytest.fixture(scope="session")
 def recorded_jobs(dashboard_aws):
-    """{"enriched": (config, summary, record), "tickets": (...), "running": (config, record)}"""
+    """{"enriched": (config, summary, record), "tickets": (...), "priced": (...), "running": (config, record)}"""
     stamp = datetime.now(timezone.utc).strftime("%H%M%S")
     jobs = {
-        "enriched": _run_recorded(dashboard_aws, "companies.csv", "company-enrichment-agent",
+        "enriched": _run_recorded(dashboard_aws, _upload(dashboard_aws, "companies.csv"), "company-enrichment-agent",
                                   f"dash-enriched-{stamp}", chunk_rows=50, concurrency=20),
-        "tickets": _run_recorded(dashboard_aws, "tickets.csv", "ticket-classifier-agent",
+        "tickets": _run_recorded(dashboard_aws, _upload(dashboard_aws, "tickets.csv"), "ticket-classifier-agent",
                                  f"dash-tickets-{stamp}", chunk_rows=25, concurrency=8),
     }
+    jobs["priced"] = _run_priced(dashboard_aws, f"dash-priced-{stamp}")
     jobs["running"] = _start_running(dashboard_aws, f"dash-running-{stamp}")
     return jobs
 

@@ -41,6 +41,7 @@ class Reply:
     delay: float | None = None  # seconds, instead of the server's latency
     tool_calls: list[tuple[str, dict[str, Any]]] | None = None  # call these tools (a tool-using agent's turn)
     text: str | None = None  # answer this message content even when tools are offered
+    usage: tuple[int, int] | None = None  # (prompt, completion) tokens to report; None: about 4 characters a token
 
 
 def answer(output: Any, *, delay: float | None = None) -> Reply:
@@ -224,8 +225,8 @@ class OpenAIStubServer:
         else:
             message["content"] = raw
             finish = "stop"
-        prompt_tokens = _approx_tokens(json.dumps(body.get("messages", [])))
-        completion_tokens = _approx_tokens(raw)
+        prompt_tokens, completion_tokens = reply.usage or (_approx_tokens(json.dumps(body.get("messages", []))),
+                                                            _approx_tokens(raw))
         return {
             "id": f"chatcmpl-{next(self._ids)}",
             "object": "chat.completion",
