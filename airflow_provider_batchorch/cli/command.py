@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from airflow_provider_batchorch.cli.evaluate_command import add_evaluate_parser, cmd_evaluate
 from airflow_provider_batchorch.cli.run_flags import add_run_setting_flags, request_from_flags
+from airflow_provider_batchorch.cli.schedules import add_schedules_parser, cmd_schedules
 from airflow_provider_batchorch.cli.stream_command import add_stream_worker_parser, cmd_stream_worker
 from airflow_provider_batchorch.core.errors import BatchorchError, InvalidConfError, invalid_conf
 from airflow_provider_batchorch.local.stack import add_local_parser, cmd_local
@@ -76,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     request.add_argument("--registry", help="YAML/JSON agent registry file with more agents")
 
     add_local_parser(commands)  # batchorch local up/down (local/stack.py)
+    add_schedules_parser(commands, _aws_arguments)  # batchorch schedules list|remove (cli/schedules.py)
     add_evaluate_parser(commands)  # batchorch evaluate (cli/evaluate_command.py)
 
     deploy = commands.add_parser("deploy", help="create or update the processor (state machine, queues, tables)")
@@ -328,7 +330,8 @@ def cmd_mcp(args: argparse.Namespace) -> int:
 
 COMMANDS = {"run": cmd_run, "analyze": cmd_analyze, "worker": cmd_worker, "deploy": cmd_deploy,
             "registry": cmd_registry, "request": cmd_request, "local": cmd_local,
-            "mcp": cmd_mcp, "evaluate": cmd_evaluate, "stream-worker": cmd_stream_worker}
+            "mcp": cmd_mcp, "evaluate": cmd_evaluate, "stream-worker": cmd_stream_worker,
+            "schedules": lambda args: cmd_schedules(args, _clients)}
 
 
 def main(argv: list[str] | None = None) -> int:

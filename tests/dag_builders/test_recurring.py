@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from datetime import datetime, timezone
 from types import SimpleNamespace
 
@@ -12,8 +11,9 @@ import pytest
 
 from airflow_provider_batchorch.local.airflow_home import PACKAGE_DAGS_FOLDER
 from tests.support.dag_runs import return_value, task_states
+from tests.support.s3_notifications import notified_queue
 
-RECURRING = ["batch_scheduled_enrichment", "batch_enrichment_on_new_csv"]
+RECURRING = ["batch_scheduled_enrichment", "batch_enrichment_on_new_csv", "batch_enrichment_of_csv"]
 
 
 @pytest.fixture(scope="module", params=[PACKAGE_DAGS_FOLDER], ids=["package"])
@@ -48,29 +48,23 @@ def test_asset_schedule_is_fed_by_sqs_s3_events(dagbag):
     (watcher,) = asset.watchers
     assert isinstance(watcher.trigger, NewCsvTrigger)
     assert watcher.trigger.queue_url.endswith("/batchorch-incoming-csv")
-    assert "triggering_asset_events" in dag.get_task("analyze_csv").request
+    assert dag.max_active_runs == 1
+    # One run of batch_enrichment_of_csv per CSV: a mapped trigger, a re-detected CSV's run id skipped.
+    trigger = dag.get_task("trigger_csv_runs")
+    assert trigger.partial_kwargs["trigger_dag_id"] == "batch_enrichment_of_csv"
+    assert trigger.partial_kwargs["skip_when_already_exists"] is True
+    assert dag.get_task("plan_csv_runs").downstream_task_ids == {"trigger_csv_runs"}
+    assert dagbag.dags["batch_enrichment_of_csv"].max_active_runs == 2
     dag.params.validate()
 
 
-def test_request_precedence_defaults_variable_conf_then_the_new_csv(caplog):
+def test_request_precedence_defaults_variable_conf():
     from airflow_provider_batchorch.dag_builders.recurring import enrichment_request
 
     params = {"csv_uri": "s3://b/default.csv", "agent": "a", "concurrency": 10, "incremental": True}
     assert enrichment_request(params, {}, {}) == params
     assert enrichment_request(params, None, {"concurrency": 3, "agent": "v"}) == {**params, "concurrency": 3, "agent": "v"}
     assert enrichment_request(params, {"agent": "c"}, {"agent": "v"})["agent"] == "c"
-
-    def event(minute, *keys):
-        body = json.dumps({"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": "b"},
-                                                                                 "object": {"key": k}}} for k in keys]})
-        return SimpleNamespace(timestamp=datetime(2025, 1, 1, 0, minute, tzinfo=timezone.utc),
-                               extra={"from_trigger": True, "payload": {"message_batch": [{"Body": body}]}})
-
-    events = {"asset": [event(5, "in/new.csv"), event(1, "in/old.csv", "in/notes.txt")]}
-    assert enrichment_request(params, {}, {}, events)["csv_uri"] == "s3://b/in/new.csv"
-    assert "in/old.csv" in caplog.text  # the CSV this run does not enrich is named
-    assert enrichment_request(params, {"csv_uri": "s3://b/mine.csv"}, {}, events)["csv_uri"] == "s3://b/mine.csv"
-    assert enrichment_request(params, {}, {}, {})["csv_uri"] == "s3://b/default.csv"
 
 
 @pytest.mark.e2e
@@ -80,12 +74,7 @@ def test_a_new_csv_in_s3_reaches_the_watchers_trigger(aws_conn):
     from airflow_provider_batchorch.dag_builders.recurring import new_csv_asset
 
     s3, sqs = aws_conn.client("s3"), aws_conn.client("sqs")
-    queue_url = sqs.create_queue(QueueName=f"incoming-{uuid.uuid4().hex[:8]}")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    s3.put_bucket_notification_configuration(Bucket=aws_conn.bucket, NotificationConfiguration={
-        "QueueConfigurations": [{"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"], "Filter": {
-            "Key": {"FilterRules": [{"Name": "prefix", "Value": "incoming/"}, {"Name": "suffix", "Value": ".csv"}]}}}]})
-    try:
+    with notified_queue(aws_conn) as queue_url:
         s3.put_object(Bucket=aws_conn.bucket, Key="incoming/notes.txt", Body=b"not a csv")
         s3.put_object(Bucket=aws_conn.bucket, Key="incoming/new companies.csv", Body=b"company_name\nAcme\n")
         (watcher,) = new_csv_asset(queue_url).watchers
@@ -97,8 +86,6 @@ def test_a_new_csv_in_s3_reaches_the_watchers_trigger(aws_conn):
             return await asyncio.wait_for(anext(trigger.run()), timeout=30)
 
         event = asyncio.run(first_event())
-    finally:
-        s3.put_bucket_notification_configuration(Bucket=aws_conn.bucket, NotificationConfiguration={})
     extra = {"from_trigger": True, "payload": event.payload}  # what Airflow stores on the asset event
     assert csv_uris_from_asset_event_extras([extra]) == [f"s3://{aws_conn.bucket}/incoming/new companies.csv"]
     assert sqs.receive_message(QueueUrl=queue_url).get("Messages") is None  # read messages are deleted
@@ -120,3 +107,29 @@ def test_scheduled_run_without_conf_enriches_what_the_variable_names(airflow_db,
     assert (request["csv_uri"], request["chunk_rows"], request["incremental"]) == (csv_uri, 2, True)
     summary = return_value(run, "get_results")
     assert summary["rows_processed"] == 4
+
+
+def test_a_csv_uri_templated_on_the_data_interval_resolves_per_backfilled_interval():
+    """The intervals a backfill over three days creates (Airflow's own list, as ``airflow backfill create`` makes
+    it), each rendering analyze_csv's request with the template context Airflow gives that run."""
+    from airflow.models.backfill import _get_info_list
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    from airflow_provider_batchorch.dag_builders.recurring import build_scheduled_enrichment_dag
+
+    dag = build_scheduled_enrichment_dag(csv_uri="s3://b/{{ ds }}/companies.csv",
+                                         defaults={"output_uri": "s3://out/{{ ds_nodash }}/"})
+    infos = _get_info_list(from_date=datetime(2026, 1, 5, tzinfo=timezone.utc),
+                           to_date=datetime(2026, 1, 7, 23, tzinfo=timezone.utc), reverse=False,
+                           dag=DagSerialization.deserialize_dag(DagSerialization.serialize_dag(dag)))
+    assert len(infos) == 3
+    requests = []
+    for info in infos:
+        task = dag.get_task("analyze_csv")
+        no_variable = SimpleNamespace(json=SimpleNamespace(get=lambda name, default: default))
+        context = {"params": {key: dag.params[key] for key in dag.params}, "var": no_variable,
+                   "dag_run": SimpleNamespace(conf={}, run_after=info.run_after),
+                   "data_interval_start": info.data_interval.start, "data_interval_end": info.data_interval.end}
+        rendered = task.render_template(task.request, context, dag.get_template_env())
+        requests.append((rendered["csv_uri"], rendered["output_uri"]))
+    assert requests == [(f"s3://b/2026-01-0{day}/companies.csv", f"s3://out/2026010{day}/") for day in (5, 6, 7)]

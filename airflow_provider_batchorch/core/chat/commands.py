@@ -3,6 +3,8 @@
     parse_chat_command("status slack-1a2b3c")      -> ChatCommand(kind="status", run_id="slack-1a2b3c")
     parse_chat_command("why did run slack-1a2b3c fail?") -> kind="failures"
     parse_chat_command("enrich s3://b/c.csv ...")  -> kind="request", text=...
+    parse_chat_command("every weekday at 6:00 enrich s3://b/c.csv") -> kind="schedule" (a managed schedule)
+    parse_chat_command("schedules") -> kind="schedules";  "unschedule sched-0a1b2c3d4e" -> kind="unschedule"
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-CommandKind = Literal["request", "status", "failures", "retry_failed", "help"]
+CommandKind = Literal["request", "status", "failures", "retry_failed", "help", "schedule", "schedules",
+                      "unschedule"]
+SCHEDULE_KINDS = ("schedule", "schedules", "unschedule")
 
 # An Airflow run id (letters, digits and _ . ~ : + -) with a letter and a digit, so "15" in "why did 15
 # companies fail?" is not taken for one.
@@ -28,6 +32,9 @@ _FOLLOW_UPS: list[tuple[CommandKind, re.Pattern]] = [
     ("status", re.compile(rf"^(?:status|progress){_RUN}\s*[.!?]?$", re.I)),
 ]
 _HELP = re.compile(r"^\s*(?:help|\?|usage)?\s*$", re.I)
+_SCHEDULES = re.compile(r"^(?:list\s+)?(?:my\s+)?schedules\s*[.!?]?$", re.I)
+_UNSCHEDULE = re.compile(r"^(?:unschedule|(?:remove|delete|stop|cancel)\s+schedule)\s+(?P<id>sched-[a-z0-9]{10})\s*[.!?]?$",
+                         re.I)
 
 HELP_TEXT = """\
 Run an agent with structured output over every row of a CSV:
@@ -36,13 +43,17 @@ Run an agent with structured output over every row of a CSV:
 Follow up on a run:
 - `status <run>`: where it is, or its results
 - `failures <run>`: why rows failed
-- `retry-failed <run>`: run the failed rows again"""
+- `retry-failed <run>`: run the failed rows again
+Recurring runs (UTC):
+- `/enrich every weekday at 6:00 s3://my-data/companies.csv with industry`: a managed schedule
+- `schedules`: yours; `unschedule <schedule>`: remove one"""
 
 
 class ChatCommand(BaseModel):
     kind: CommandKind
     text: str = ""
     run_id: str | None = Field(None, description="None: the latest run this user started in this channel")
+    schedule_id: str | None = Field(None, description="The managed schedule an unschedule names")
 
 
 def parse_chat_command(text: str) -> ChatCommand:
@@ -53,7 +64,23 @@ def parse_chat_command(text: str) -> ChatCommand:
         match = pattern.match(text)
         if match:
             return ChatCommand(kind=kind, text=text, run_id=match.group("run"))
+    if _SCHEDULES.match(text):
+        return ChatCommand(kind="schedules", text=text)
+    if match := _UNSCHEDULE.match(text):
+        return ChatCommand(kind="unschedule", text=text, schedule_id=match.group("id").lower())
+    if _names_a_schedule(text):
+        return ChatCommand(kind="schedule", text=text)
     return ChatCommand(kind="request", text=text)
+
+
+def _names_a_schedule(text: str) -> bool:
+    from airflow_provider_batchorch.core.errors import SchedulePhraseError
+    from airflow_provider_batchorch.core.schedule_phrase import find_schedule
+
+    try:
+        return find_schedule(text) is not None
+    except SchedulePhraseError:
+        return True  # asked for a schedule with an impossible time: creating it tells why
 
 
 def request_run_id(timestamp: str, signature: str) -> str:

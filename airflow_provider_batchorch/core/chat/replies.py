@@ -166,3 +166,12 @@ def not_your_run_message(run_id: str) -> str:
 def status_message(run_id: str, state: str, current_step: str | None = None) -> str:
     where = f", at *{current_step}*" if current_step else ""
     return f"Run `{run_id}` is {state}{where}."
+
+
+def deadline_missed_message(dag_id: str | None, run_id: str | None, state: str | None,
+                            deadline_time: object = None) -> str:
+    """A batch run that has not finished by its deadline (Airflow's deadline alert)."""
+    by = f" by {escape(deadline_time)}" if deadline_time else ""
+    return (f":alarm_clock: Run `{escape(run_id or '?')}` of `{escape(dag_id or '?')}` has not finished{by} "
+            f"(it is {escape(state or 'not done')}): it misses its deadline. `status {escape(run_id or '')}` "
+            "shows where it is.")

@@ -1,0 +1,6 @@
+"""One DAG per managed schedule in ``BATCHORCH_SCHEDULES_TABLE`` (created from chat, listed and removed with
+``batchorch schedules``): a thin entry point to the factory."""
+
+from airflow_provider_batchorch.dag_builders.managed_schedules import build_managed_schedule_dags
+
+globals().update(build_managed_schedule_dags())

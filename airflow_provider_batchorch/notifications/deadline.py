@@ -1,0 +1,51 @@
+"""A deadline on a batch DAG (Airflow's deadline alerts): when a run has not finished by then, Slack is told.
+
+    build_batch_orchestrator_dag(deadline=batch_deadline(timedelta(hours=2), channel="C0123"))
+
+The scheduler sees the missed deadline and queues the callback; the triggerer runs ``notify_deadline_missed``
+with the run (``context["dag_run"]``) and the deadline's time. The message goes to ``channel``, else to the
+channel of the chat request that started the run (its conf's ``channel_id``); with neither, it is only logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from typing import Any
+
+from airflow_provider_batchorch.core.chat.replies import deadline_missed_message
+from airflow_provider_batchorch.notifications.slack import DEFAULT_SLACK_CONN_ID, SlackThread, slack_client
+
+log = logging.getLogger(__name__)
+
+
+def batch_deadline(interval: timedelta, *, slack_conn_id: str = DEFAULT_SLACK_CONN_ID, channel: str | None = None,
+                   from_queued: bool = True):
+    """A ``DeadlineAlert`` ``interval`` after the run was queued (``from_queued=False``: after its logical date,
+    for a scheduled DAG: "the 06:00 run must be done by 08:00") that posts ``notify_deadline_missed`` to Slack."""
+    from airflow.sdk.definitions.callback import AsyncCallback
+    from airflow.sdk.definitions.deadline import DeadlineAlert, DeadlineReference
+
+    reference = DeadlineReference.DAGRUN_QUEUED_AT if from_queued else DeadlineReference.DAGRUN_LOGICAL_DATE
+    return DeadlineAlert(reference=reference, interval=interval,
+                         callback=AsyncCallback(notify_deadline_missed,
+                                                kwargs={"slack_conn_id": slack_conn_id, "channel": channel}))
+
+
+async def notify_deadline_missed(*, slack_conn_id: str | None = DEFAULT_SLACK_CONN_ID, channel: str | None = None,
+                                 context: dict[str, Any] | None = None) -> str | None:
+    """Post that the run in ``context`` missed its deadline; returns the message's ``ts`` (None: not posted)."""
+    dag_run = (context or {}).get("dag_run") or {}
+    deadline = (context or {}).get("deadline") or {}
+    channel = channel or (dag_run.get("conf") or {}).get("channel_id")
+    text = deadline_missed_message(dag_run.get("dag_id"), dag_run.get("dag_run_id") or dag_run.get("run_id"),
+                                   dag_run.get("state"), deadline.get("deadline_time"))
+    if not channel:
+        log.warning("%s (no Slack channel to tell)", text)
+        return None
+
+    def post() -> str | None:
+        return SlackThread(slack_client(slack_conn_id), channel).post(text, fallback_to_command=False)
+
+    return await asyncio.to_thread(post)
