@@ -44,7 +44,7 @@ def prepare_retry(s3, prefix_uri: str, *, retry_input_uri: str | None = None,
     config = load_config(s3, prefix_uri)
     retry_input_uri = retry_input_uri or join_uri(prefix_uri, "retry/input.csv")
     with s3_text_reader(s3, config.output_uri) as previous, s3_text_writer(s3, retry_input_uri) as retry_input:
-        selection = select_failed_rows(previous, retry_input, config.agent.output_fields,
+        selection = select_failed_rows(previous, retry_input, [*config.agent.output_fields, *config.output_fields],
                                        neutralized=config.neutralize_formulas)
     return RetryPlan(
         previous_output_uri=config.output_uri,
@@ -64,6 +64,9 @@ def retry_request(config: BatchConfig, retry_input_uri: str, selection: RetrySel
         input_mapping=config.input_mapping,
         output_fields=selection.output_fields,
         neutralize_formulas=config.neutralize_formulas,
+        # the batch's effective rules as they ran (the registry entry's included), not merged over the entry again
+        transforms=config.agent.transforms.model_copy(update={"replace_defaults": True}) if config.agent.transforms
+        else None,
     )
 
 

@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from airflow_provider_batchorch.core.models import BatchRequest, BatchSummary
+from airflow_provider_batchorch.core.transforms.rules import output_names
 from airflow_provider_batchorch.core.retry_failed import (
     RetryInputError,
     RetryOutcome,
@@ -42,7 +43,8 @@ def retry_failed_output(previous_output: str | Path, request: BatchRequest, *, w
     with tempfile.TemporaryDirectory(prefix="batchorch-retry-") as work:
         retry_input = Path(work) / f"{previous.stem}_failed_rows.csv"
         with open_csv_text(previous) as source, retry_input.open("w", encoding="utf-8", newline="") as target:
-            selection = select_failed_rows(source, target, agent.output_fields)
+            selection = select_failed_rows(source, target,
+                                           output_names(agent.output_fields, agent.transforms, request.transforms))
         merged.parent.mkdir(parents=True, exist_ok=True)
         if not selection.failed_rows:
             shutil.copyfile(previous, merged)

@@ -164,6 +164,7 @@ class TransformRules(_Rule):
     prompt_engine: Engine = "format"
     filter: Annotated[Text, AfterValidator(_expression)] | None = None
     output: OutputRules = Field(default_factory=OutputRules)
+    replace_defaults: bool = Field(False, description="These rules instead of the registry entry's, not over them")
 
     @model_validator(mode="after")
     def _prompt_parses(self) -> "TransformRules":
@@ -180,6 +181,8 @@ def merge_rules(entry: TransformRules | None, conf: TransformRules | None) -> Tr
     """The registry entry's defaults with the run conf's rules over them: the conf's input steps run after the
     entry's; its ``prompt_template``, ``filter`` and ``keep`` replace the entry's; its ``cast`` and ``rename``
     keys win; a derived field of the same name replaces the entry's."""
+    if conf is not None and conf.replace_defaults:
+        return conf.model_copy(deep=True)
     entry = entry or TransformRules()
     conf = conf or TransformRules()
     derived = {field.into: field for field in entry.output.derived}
@@ -198,3 +201,10 @@ def merge_rules(entry: TransformRules | None, conf: TransformRules | None) -> Tr
         ),
     )
 
+
+
+def output_names(agent_fields: list[str], entry: TransformRules | None, conf: TransformRules | None) -> list[str]:
+    """Every name an output column of these rules may have (the agent's fields, the derived ones, the new names):
+    what tells the output columns from the input columns in a previous output (retry-failed)."""
+    rules = merge_rules(entry, conf)
+    return [*agent_fields, *(field.into for field in rules.output.derived), *rules.output.rename.values()]
