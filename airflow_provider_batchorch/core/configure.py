@@ -5,7 +5,7 @@ from __future__ import annotations
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
 from airflow_provider_batchorch.core.batch_api.mode import choose_execution_mode
 from airflow_provider_batchorch.core.batch_estimate import estimate_batch
-from airflow_provider_batchorch.core.cost_estimate import CostEstimate
+from airflow_provider_batchorch.core.cost_estimate import CostEstimate, in_mode
 from airflow_provider_batchorch.core.mapping import map_inputs, select_output_fields
 from airflow_provider_batchorch.core.models import BatchConfig, BatchRequest, CsvProfile
 from airflow_provider_batchorch.core.output_location import state_location
@@ -59,7 +59,7 @@ def build_batch_config(
         execution_mode=mode,
         execution_mode_reason=mode_reason,
         batch_api_deadline_seconds=request.batch_api_deadline_seconds,
-        cost_estimate=cost_estimate or estimate_batch(request, profile, agent, input_mapping=mapping),
+        cost_estimate=in_mode(cost_estimate or estimate_batch(request, profile, agent, input_mapping=mapping), mode),
     )
 
 

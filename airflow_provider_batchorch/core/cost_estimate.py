@@ -231,6 +231,13 @@ def estimate_cost(
     return estimate
 
 
+def in_mode(estimate: CostEstimate, mode: ExecutionMode) -> CostEstimate:
+    """The same estimate with ``cost_usd`` for ``mode`` (the mode the batch resolved to)."""
+    if mode == estimate.execution_mode or mode not in estimate.cost_usd_by_mode:
+        return estimate
+    return estimate.model_copy(update={"execution_mode": mode, "cost_usd": estimate.cost_usd_by_mode[mode]})
+
+
 def approval_reasons(estimate: CostEstimate, thresholds: ApprovalThresholds) -> list[str]:
     """Why this batch needs a human's approval; empty when it can start at once."""
     reasons = []

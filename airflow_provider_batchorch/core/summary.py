@@ -26,8 +26,9 @@ def summarize_batch(
     rate = round(100.0 * succeeded / processed, 1) if processed else 0.0
     input_tokens = sum(c.input_tokens for c in chunks)
     output_tokens = sum(c.output_tokens for c in chunks)
+    # The chunks' tokens are the workers' own (real-time) calls; a batch job's are its execution part's (cost mode).
     cost = agent_cost(config.agent, config.cost_estimate, rows=processed, agent_calls=sum(c.agent_calls for c in chunks),
-                      input_tokens=input_tokens, output_tokens=output_tokens)
+                      input_tokens=input_tokens, output_tokens=output_tokens, execution_mode="realtime")
     status = "SUCCEEDED" if failed == 0 else "COMPLETED_WITH_ERRORS"
     summary = BatchSummary(
         status=status,

@@ -133,3 +133,26 @@ def test_charts_are_svg_with_every_label_escaped():
                        x_text=str, y_text=str)
     assert lines.count("<polyline") == 1 and "<script>" not in lines
     assert "No data yet" in line_chart([], title="Rows", chart_id="t", x_text=str, y_text=str)
+
+
+def test_a_cost_mode_batch_prices_the_job_at_the_batch_price_and_the_stragglers_at_the_list_price():
+    from airflow_provider_batchorch.core.batch_api.models import BatchApiOutcome
+    from airflow_provider_batchorch.core.batch_api.parts import add_execution_parts
+
+    agent = with_llm(TICKETS, "openai:gpt-4o-mini")
+    request = BatchRequest(csv_uri="s3://b/tickets.csv", agent=agent.name, execution_mode="batch_api")
+    config = build_batch_config(request, _profile(4), agent, batch_id="b1", prefix_uri="s3://b/runs/b1/")
+    config = config.model_copy(update={"execution_mode": "batch_api"})  # as a batch of enough rows resolves
+    assert config.cost_estimate.execution_mode == "batch_api"
+    assert config.cost_estimate.cost_usd == config.cost_estimate.cost_usd_by_mode["batch_api"]
+    start = int(T0.timestamp())
+    chunks = [_chunk(0, 2, 0, (0, 0), [(start, 2)]).model_copy(update={"rows_batch_api": 2, "agent_calls": 0}),
+              _chunk(1, 2, 0, (1000, 100), [(start + 1, 2)]).model_copy(update={"rows_batch_api": 1, "agent_calls": 1})]
+    summary = summarize_batch(config, chunks, execution_arn=None, processing_seconds=9)
+    add_execution_parts(summary, config, chunks, BatchApiOutcome(status="completed", input_tokens=3000,
+                                                                 output_tokens=300))
+    job = (3000 * 0.15 + 300 * 0.60) / 1e6 / 2  # half price
+    stragglers = (1000 * 0.15 + 100 * 0.60) / 1e6
+    assert summary.actual_cost_usd == pytest.approx(job + stragglers)
+    share = summary.cost_by_agent[agent.name]
+    assert (share.input_tokens, share.output_tokens, share.cost_usd) == (4000, 400, summary.actual_cost_usd)

@@ -8,6 +8,7 @@ batch (incremental) are in neither: nothing was spent on them.
 
 from __future__ import annotations
 
+from airflow_provider_batchorch.core.actual_cost import per_row
 from airflow_provider_batchorch.core.batch_api.models import BatchApiOutcome, ExecutionPart
 from airflow_provider_batchorch.core.cost_estimate import token_cost
 from airflow_provider_batchorch.core.models import BatchConfig, BatchSummary, ChunkSummary
@@ -44,4 +45,21 @@ def add_execution_parts(summary: BatchSummary, config: BatchConfig, chunks: list
         rows_batch_api=sum(chunk.rows_batch_api for chunk in chunks), rows_reused=summary.rows_reused,
         realtime_input_tokens=summary.input_tokens, realtime_output_tokens=summary.output_tokens, outcome=outcome,
     )
+    add_batch_job_cost(summary, config.agent.name, summary.execution_parts)
     return summary
+
+
+def add_batch_job_cost(summary: BatchSummary, agent: str, parts: list[ExecutionPart]) -> None:
+    """The actual cost is both parts' (the job's tokens at the batch price); the agent's share and tokens too."""
+    job = next((part for part in parts if part.mode == "batch_api"), None)
+    if job is None:
+        return
+    costs = [part.cost_usd for part in parts]
+    summary.actual_cost_usd = None if None in costs else round(sum(costs), 6)
+    share = summary.cost_by_agent.get(agent)
+    if share is not None:
+        share.input_tokens += job.input_tokens
+        share.output_tokens += job.output_tokens
+        share.input_tokens_per_row = per_row(share.input_tokens, share.rows)
+        share.output_tokens_per_row = per_row(share.output_tokens, share.rows)
+        share.cost_usd = summary.actual_cost_usd
