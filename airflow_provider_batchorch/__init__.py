@@ -38,6 +38,7 @@ def get_provider_info() -> dict:
                     f"{_PACKAGE}.operators.merge_retry",
                     f"{_PACKAGE}.operators.plan_pipeline",
                     f"{_PACKAGE}.operators.stage_input",
+                    f"{_PACKAGE}.operators.plan_csv_runs",
                 ],
             }
         ],
