@@ -50,13 +50,15 @@ def conf_variable(dag_id: str) -> str:
 
 
 def enrichment_request(params: Mapping[str, Any], conf: Mapping[str, Any] | None,
-                       overrides: Mapping[str, Any] | None, data_interval_start: Any = None,
-                       data_interval_end: Any = None, run_after: Any = None) -> dict[str, Any]:
+                       overrides: Mapping[str, Any] | None, dag_run: Any = None) -> dict[str, Any]:
     """The run's request: params (defaults), then the Variable's overrides, then the trigger conf; a templated
-    ``csv_uri`` / ``output_uri`` resolved for the run's data interval. A DAG macro: templates call it at run time."""
+    ``csv_uri`` / ``output_uri`` resolved for ``dag_run``'s data interval (a run without one, manual or
+    asset-triggered: the day it was due). A DAG macro: templates call it at run time."""
     request = {**dict(params), **(overrides or {}), **(conf or {})}
-    return render_request_uris(request, RunInterval(start=data_interval_start, end=data_interval_end,
-                                                    run_after=run_after))
+    interval = RunInterval(start=getattr(dag_run, "data_interval_start", None),
+                           end=getattr(dag_run, "data_interval_end", None),
+                           run_after=getattr(dag_run, "run_after", None))
+    return render_request_uris(request, interval)
 
 
 def recurring_params(csv_uri: str, agent: str, **defaults: Any) -> dict[str, Param]:
@@ -71,7 +73,7 @@ def recurring_params(csv_uri: str, agent: str, **defaults: Any) -> dict[str, Par
 
 def _request_template(dag_id: str) -> str:
     return (f"{{{{ enrichment_request(params, dag_run.conf, var.json.get({conf_variable(dag_id)!r}, {{}}), "
-            "data_interval_start, data_interval_end, dag_run.run_after) }}")
+            "dag_run) }}")
 
 
 def _recurring_dag(dag_id: str, schedule: Any, params: dict[str, Param], description: str, doc_md: str,

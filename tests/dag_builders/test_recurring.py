@@ -127,9 +127,15 @@ def test_a_csv_uri_templated_on_the_data_interval_resolves_per_backfilled_interv
     for info in infos:
         task = dag.get_task("analyze_csv")
         no_variable = SimpleNamespace(json=SimpleNamespace(get=lambda name, default: default))
-        context = {"params": {key: dag.params[key] for key in dag.params}, "var": no_variable,
-                   "dag_run": SimpleNamespace(conf={}, run_after=info.run_after),
-                   "data_interval_start": info.data_interval.start, "data_interval_end": info.data_interval.end}
+        run = SimpleNamespace(conf={}, run_after=info.run_after, data_interval_start=info.data_interval.start,
+                              data_interval_end=info.data_interval.end)  # the backfill's run of this interval
+        context = {"params": {key: dag.params[key] for key in dag.params}, "var": no_variable, "dag_run": run}
         rendered = task.render_template(task.request, context, dag.get_template_env())
         requests.append((rendered["csv_uri"], rendered["output_uri"]))
     assert requests == [(f"s3://b/2026-01-0{day}/companies.csv", f"s3://out/2026010{day}/") for day in (5, 6, 7)]
+    # A manual run in Airflow 3 has no logical date: no data interval in its context, the day it was due instead.
+    manual = SimpleNamespace(conf={}, run_after=datetime(2026, 2, 1, 9, tzinfo=timezone.utc),
+                             data_interval_start=None, data_interval_end=None)
+    context = {"params": {key: dag.params[key] for key in dag.params}, "var": no_variable, "dag_run": manual}
+    assert task.render_template(task.request, context, dag.get_template_env())["csv_uri"] == \
+        "s3://b/2026-02-01/companies.csv"
