@@ -101,8 +101,10 @@ class StopRule(BaseModel):
     """When a watched stream ends (besides its stop marker): after ``max_duration_seconds``, or after
     ``stop_after_idle_seconds`` with nothing answered and nothing waiting. None: never."""
 
-    max_duration_seconds: float | None = Field(None, gt=0)
-    stop_after_idle_seconds: float | None = Field(None, gt=0)
+    max_duration_seconds: float | None = Field(None, gt=0, title="Max duration (s)", description="Stop the "
+                                               "stream this long after it started; empty: no limit")
+    stop_after_idle_seconds: float | None = Field(None, gt=0, title="Stop after idle (s)", description="Stop the "
+                                                  "stream once nothing arrived or waited for this long; empty: never")
 
 
 class StreamWatch:
