@@ -59,7 +59,7 @@ def test_a_cast_that_does_not_fit_an_output_value_fails_that_row_only():
 
 
 def test_a_derived_expression_that_fails_on_a_row_fails_that_row_only():
-    config = configure(["text"], {"output": {"derived": [{"into": "x", "expression": "upper * 100000"}]}})
+    config = configure(["text"], {"output": {"derived": [{"into": "x", "expression": "upper * 100001"}]}})
     outcome, records = run_rows(config, [{"text": "a"}])
     assert records[0]["_error_code"] == "TRANSFORM_FAILED" and "over the limit" in records[0]["_error_message"]
 
