@@ -7,8 +7,9 @@ is refused in one line (``TransformRuleError``); the workers build it again from
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
+
+from pydantic import BaseModel, Field
 
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
 from airflow_provider_batchorch.core.errors import AgentRowError, TransformRowError
@@ -65,11 +66,12 @@ class RowTransforms:
         return self._output.apply(output) if self._output else output
 
 
-@dataclass
-class TransformPlan:
-    agent: AgentSpec  # with the batch's effective rules as its ``transforms`` (what the workers receive)
-    row_columns: list[str]  # the CSV's columns and the input steps' new ones: what the mapping may use
-    output_fields: list[str] | None  # the output columns' final names; None: no output rules
+class TransformPlan(BaseModel):
+    """What the configure step takes from the rules."""
+
+    agent: AgentSpec = Field(description="With the batch's effective rules as its transforms: what workers receive")
+    row_columns: list[str] = Field(description="The CSV's columns and the input steps' new ones: what mapping may use")
+    output_fields: list[str] | None = Field(description="The output columns' final names; None: no output rules")
 
 
 def plan_transforms(agent: AgentSpec, conf: TransformRules | None, columns: Sequence[str],
@@ -78,7 +80,7 @@ def plan_transforms(agent: AgentSpec, conf: TransformRules | None, columns: Sequ
     ``columns`` and the agent. ``output_fields`` (the conf's) is the conf's ``keep`` spelled the old way; both
     may name a field by its new name too (a retry of a renamed output asks for the header's names)."""
     if not agent.transforms and not conf:
-        return TransformPlan(agent, list(columns), None)
+        return TransformPlan(agent=agent, row_columns=list(columns), output_fields=None)
     rules = merge_rules(agent.transforms, conf)
     inverse = {new: old for old, new in rules.output.rename.items()}
 
@@ -96,4 +98,4 @@ def plan_transforms(agent: AgentSpec, conf: TransformRules | None, columns: Sequ
         rules.output.keep = resolved(rules.output.keep)
     effective = agent.model_copy(update={"transforms": None if rules.empty else rules})
     transforms = RowTransforms(effective, columns)
-    return TransformPlan(effective, transforms.row_columns, transforms.output_columns)
+    return TransformPlan(agent=effective, row_columns=transforms.row_columns, output_fields=transforms.output_columns)
