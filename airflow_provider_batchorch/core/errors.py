@@ -231,3 +231,10 @@ class SchedulePhraseError(InvalidConfError):
     """A recurring schedule asked for in words that do not make a valid cron ("every day at 25:00")."""
 
     code = "INVALID_SCHEDULE"
+
+
+class ApprovalRequiredError(BatchorchError):
+    """A batch over the approval thresholds (``BATCHORCH_APPROVAL_MAX_ROWS`` / ``_MAX_COST_USD``) that no person
+    approved: it was not started."""
+
+    code = "APPROVAL_REQUIRED"

@@ -141,6 +141,7 @@ class ChatPipelineLauncher:
     instead of starting another DAG run. One batch per chat message."""
 
     name = "chat-pipeline"
+    has_approval_step = True  # approve_batch gates it: the toolset's approval gate is not asked again
 
     def __init__(self, dag_id: str, run_id: str) -> None:
         self.dag_id = dag_id

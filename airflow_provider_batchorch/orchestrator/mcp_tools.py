@@ -11,16 +11,19 @@ comes back as an MCP tool error whose text is the typed error's one line: ``CODE
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from typing import Annotated, Any, Callable, get_type_hints
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import ValidationError
+from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
+from mcp.server.mcpserver.resolve import Elicit, Resolve
+from pydantic import BaseModel, Field, ValidationError
 
 from airflow_provider_batchorch.core.errors import BatchorchError, invalid_conf
+from airflow_provider_batchorch.orchestrator.approval_gate import APPROVER
 from airflow_provider_batchorch.orchestrator.batch_memory import ConversationBatches, toolset_conversations
 from airflow_provider_batchorch.orchestrator.conversations import ConversationKey
-from airflow_provider_batchorch.orchestrator.plain_tools import plain_tool, plain_tools
+from airflow_provider_batchorch.orchestrator.plain_tools import plain_tool
 from airflow_provider_batchorch.orchestrator.tools import BatchToolset
 
 SERVER_NAME = "batchorch"
@@ -54,10 +57,7 @@ def mcp_memory(toolset: BatchToolset, *, channel: str, name: str) -> Conversatio
 
 def build_mcp_server(toolset: BatchToolset) -> MCPServer:
     """The toolset's tools as an MCP server."""
-    server = MCPServer(SERVER_NAME, instructions=INSTRUCTIONS)
-    for tool in plain_tools(toolset):
-        server.add_tool(as_tool_error(tool), name=tool.__name__, description=tool.__doc__)
-    return server
+    return build_per_caller_mcp_server(lambda request: toolset)
 
 
 def build_per_caller_mcp_server(toolset_for: Callable[[Any], BatchToolset]) -> MCPServer:
@@ -70,17 +70,58 @@ def build_per_caller_mcp_server(toolset_for: Callable[[Any], BatchToolset]) -> M
     return server
 
 
+class BatchApproval(BaseModel):
+    """What the MCP client asks its user before a large or costly batch starts."""
+
+    approve: bool = Field(description="Start this batch now")
+
+
+APPROVING_TOOLS = ("execute_batch_processor",)  # retry_failed_rows reruns an approved batch's failed rows
+
+
+def _approval(name: str, toolset_for: Callable[[Any], BatchToolset]) -> Any:
+    """The tool parameter the SDK fills by asking the client's user (elicitation) when the batch needs approval;
+    no argument the model writes can fill it."""
+    import inspect
+
+    shape = plain_tool(getattr(BatchToolset, name))
+    input_model = next(v for k, v in get_type_hints(getattr(BatchToolset, name)).items() if k != "return")
+
+    def ask(ctx: Context, **arguments: Any) -> BatchApproval | Elicit[BatchApproval]:
+        toolset = toolset_for(ctx.request_context.request)
+        question = toolset.approval_question(input_model.model_validate(arguments))
+        return BatchApproval(approve=True) if question is None else Elicit(question, BatchApproval)
+
+    context = inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context)
+    ask.__signature__ = inspect.Signature([context, *shape.__signature__.parameters.values()],
+                                          return_annotation=BatchApproval | Elicit[BatchApproval])
+    ask.__annotations__ = {**shape.__annotations__, "ctx": Context,
+                           "return": BatchApproval | Elicit[BatchApproval]}
+    return Annotated[ElicitationResult[BatchApproval], Resolve(ask)]
+
+
+def _approved(outcome: Any) -> Callable[[str], bool]:
+    return lambda question: isinstance(outcome, AcceptedElicitation) and bool(outcome.data.approve)
+
+
 def _per_caller(name: str, toolset_for: Callable[[Any], BatchToolset]) -> Callable[..., Any]:
     import inspect
 
     shape = plain_tool(getattr(BatchToolset, name))  # the signature only (``self`` is not a tool argument)
 
-    def tool(ctx: Context, **arguments: Any) -> Any:
-        return plain_tool(getattr(toolset_for(ctx.request_context.request), name))(**arguments)
+    def tool(ctx: Context, approval: Any = None, **arguments: Any) -> Any:
+        answered = APPROVER.set(_approved(approval) if approval is not None else None)  # the person's answer
+        try:
+            return plain_tool(getattr(toolset_for(ctx.request_context.request), name))(**arguments)
+        finally:
+            APPROVER.reset(answered)
 
     tool.__name__, tool.__doc__ = name, shape.__doc__
-    context = inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context)
-    tool.__signature__ = shape.__signature__.replace(
-        parameters=[*shape.__signature__.parameters.values(), context])
-    tool.__annotations__ = {**shape.__annotations__, "ctx": Context}
+    extra = [inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context)]
+    annotations = {**shape.__annotations__, "ctx": Context}
+    if name in APPROVING_TOOLS:
+        annotations["approval"] = _approval(name, toolset_for)
+        extra.append(inspect.Parameter("approval", inspect.Parameter.KEYWORD_ONLY, annotation=annotations["approval"]))
+    tool.__signature__ = shape.__signature__.replace(parameters=[*shape.__signature__.parameters.values(), *extra])
+    tool.__annotations__ = annotations
     return tool

@@ -27,12 +27,14 @@ from airflow_provider_batchorch.aws.progress import read_progress
 from airflow_provider_batchorch.core.chat.recommendation import recommend_agents
 from airflow_provider_batchorch.core.chat.request_policy import RequestDraft, RequestPolicy
 from airflow_provider_batchorch.core.configure import build_batch_config
+from airflow_provider_batchorch.core.cost_estimate import ApprovalThresholds
 from airflow_provider_batchorch.core.errors import BatchorchError, ExecutionFailedError
 from airflow_provider_batchorch.core.failure_breakdown import failure_breakdown
 from airflow_provider_batchorch.core.models import BatchRequest, BatchSummary
 from airflow_provider_batchorch.core.registry import AgentRegistry
 from airflow_provider_batchorch.core.s3_uri import parse_s3_uri
 from airflow_provider_batchorch.orchestrator import policy_guard
+from airflow_provider_batchorch.orchestrator.approval_gate import approval_question, require_approval
 from airflow_provider_batchorch.orchestrator.launchers import DAG_ID, EmbeddedLauncher, Launcher
 from airflow_provider_batchorch.orchestrator.tool_models import (
     AgentCompatibility,
@@ -128,9 +130,11 @@ class EmbeddedAwsOnDemand:
 class BatchToolset:
     def __init__(self, policy: RequestPolicy, launcher: Launcher, *, registry: AgentRegistry | None = None,
                  processor_names: ProcessorNames | None = None, embedded_aws: EmbeddedAwsOnDemand | None = None,
-                 clients: Callable[[str], Any] | None = None, memory: BatchMemory | None = None) -> None:
+                 clients: Callable[[str], Any] | None = None, memory: BatchMemory | None = None,
+                 thresholds: ApprovalThresholds | None = None) -> None:
         self.policy = policy
         self.memory = memory
+        self.thresholds = thresholds or ApprovalThresholds.from_env()  # over them a person approves (approval_gate)
         self.launcher = launcher
         self.processor_names = processor_names or ProcessorNames()
         self._registry = registry
@@ -200,11 +204,23 @@ class BatchToolset:
 
     def execute_batch_processor(self, config: BatchConfigPlan) -> ExecutionStarted:
         """Start the batch as a batch_orchestrator DAG run; returns at once with the execution ARN to monitor."""
-        batch_request = self._checked(BatchSettings(
+        return self._start(self._config_request(config))
+
+    def approval_question(self, config: BatchConfigPlan) -> str | None:
+        """What a person must approve before this batch starts; ``None`` when it starts at once."""
+        if getattr(self.launcher, "has_approval_step", False):  # the chat DAG approves in its own task
+            return None
+        return self._question(self._config_request(config))
+
+    def _question(self, batch_request: BatchRequest) -> str | None:
+        profile = self._profile(batch_request.csv_uri, chunk_rows=batch_request.chunk_rows)
+        return approval_question(batch_request, profile, self.registry().get(batch_request.agent), self.thresholds)
+
+    def _config_request(self, config: BatchConfigPlan) -> BatchRequest:
+        return self._checked(BatchSettings(
             csv_uri=config.csv_s3_uri, agent_name=config.target.name, input_mapping=config.input_mapping,
             output_fields=config.output_mapping.structured_output_fields, concurrency=config.concurrency,
             timeout_seconds=config.timeout_seconds, chunk_rows=config.chunk_rows, output_uri=config.output_uri))
-        return self._start(batch_request)
 
     def retry_failed_rows(self, request: RetryRequest) -> ExecutionStarted:
         """Run a finished batch's failed rows again (same agent, mapping and limits, under the policy); its
@@ -226,6 +242,8 @@ class BatchToolset:
 
     def _start(self, batch_request: BatchRequest, *, retry_plan=None) -> ExecutionStarted:
         self._aws_ready()
+        if not getattr(self.launcher, "has_approval_step", False):
+            require_approval(self._question(batch_request))
         started_at = datetime.now(timezone.utc)
         run_id = self.launcher.trigger(batch_request.model_dump(mode="json"))
         dag_id = getattr(self.launcher, "dag_id", DAG_ID)

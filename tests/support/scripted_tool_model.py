@@ -70,7 +70,7 @@ class Repeat:
         self.step = step
 
 
-def monitor_until_done(arn: Callable[[StubRequest], str], *, interval: float = 0.5) -> Repeat:
+def monitor_until_done(arn: Callable[[StubRequest], str], *, interval: float = 2.0) -> Repeat:
     def step(request: StubRequest) -> Reply | None:
         progress = results(request).get("monitor_batch_execution")
         if not isinstance(progress, dict) or progress.get("execution_arn") != arn(request):
