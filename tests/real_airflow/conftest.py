@@ -19,6 +19,7 @@ from tests.real_airflow.airflow_cluster import AirflowCluster
 from tests.real_airflow.postgres import PostgresUnavailable, ThrowawayPostgres, ensure_installed
 
 ROOT = Path(__file__).resolve().parents[2]
+INCOMING_QUEUE = "batchorch-incoming-csv"
 
 
 @pytest.fixture(scope="session")
@@ -67,6 +68,8 @@ def airflow_cluster(postgres, real_aws, slow_registry):
         **real_aws.environment(),  # aws_default -> moto (AIRFLOW_CONN_AWS_DEFAULT), as the embedded harness does
         REGISTRY_FILES_ENV: str(slow_registry),  # a configured (trusted) registry: the slow python agent
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        # batch_enrichment_on_new_csv's AssetWatcher polls this queue (tests/real_airflow/test_new_csv_runs.py)
+        "BATCHORCH_INCOMING_QUEUE_URL": real_aws.client("sqs").create_queue(QueueName=INCOMING_QUEUE)["QueueUrl"],
     })
     try:
         cluster.migrate()

@@ -49,13 +49,13 @@ def parse_csv(text: str) -> tuple[list[str], list[dict[str, str]]]:
     return list(reader.fieldnames or []), rows
 
 
-def unpause(api) -> None:
+def unpause(api, dag_id: str = DAG_ID) -> None:
     deadline = time.monotonic() + 120
-    while (response := api.get(f"/api/v2/dags/{DAG_ID}")).status_code == 404:  # the dag-processor's first parse
-        assert time.monotonic() < deadline, f"{DAG_ID} never appeared in the API"
+    while (response := api.get(f"/api/v2/dags/{dag_id}")).status_code == 404:  # the dag-processor's first parse
+        assert time.monotonic() < deadline, f"{dag_id} never appeared in the API"
         time.sleep(1)
     response.raise_for_status()
-    api.patch(f"/api/v2/dags/{DAG_ID}", json={"is_paused": False}).raise_for_status()
+    api.patch(f"/api/v2/dags/{dag_id}", json={"is_paused": False}).raise_for_status()
 
 
 def trigger(api, conf: dict) -> str:
