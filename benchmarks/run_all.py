@@ -13,6 +13,7 @@ Sections (sizes small / full):
 - results: benchmarks/bench_results.py at 20,000 (1,000,000) rows;
 - dag_parse: benchmarks/bench_dag_parse.py;
 - llm_agents: benchmarks/bench_llm_agents.py (small in both modes: it is not the subject here);
+- stream: benchmarks/bench_stream.py, 300 rows at 30/s (2,000 at 50/s), agent 0.05 s a row;
 - chaos: the table of the last `pytest tests/chaos` run (out/chaos/report.json), if there is one.
 A failed section is reported and the others still run; the exit status is 1 if any failed.
 """
@@ -80,6 +81,12 @@ def llm_agents(small: bool) -> dict:
     return bench_llm_agents.run(True)
 
 
+def stream(small: bool) -> dict:
+    from benchmarks import bench_stream
+
+    return bench_stream.run(rows=300, rate=30) if small else bench_stream.run(rows=2000, rate=50)
+
+
 def chaos(small: bool) -> dict:
     path = Path(os.environ.get("BATCHORCH_CHAOS_REPORT", REPO / "out" / "chaos" / "report.json"))
     if not path.is_file():
@@ -88,7 +95,7 @@ def chaos(small: bool) -> dict:
 
 
 SECTIONS = {"throughput": throughput, "cli": cli, "overhead": overhead, "analysis": analysis, "results": results,
-            "dag_parse": dag_parse, "llm_agents": llm_agents, "chaos": chaos}
+            "dag_parse": dag_parse, "llm_agents": llm_agents, "chaos": chaos, "stream": stream}
 FULL_ONLY = {"cli"}
 
 
@@ -142,6 +149,18 @@ def markdown(report: dict) -> str:
             ["DAG file", "DAGs", "import s (airflow.sdk loaded)", "of which not boto3", "cold interpreter s"],
             [[f["file"], ", ".join(f["dags"]), f"{f['file_s']:.3f}", f"{f['own_s']:.3f}", f"{f['cold_s']:.3f}"]
              for f in sections["dag_parse"]["files"]])
+    if "stream" in sections.get("stream", {}):
+        st = sections["stream"]
+        lines += _table(
+            [f"stream, {st['rows']:,} rows at {st['rate_per_s']:g}/s, agent {st['agent_latency_s']} s", "p50 ms",
+             "p95 ms", "max ms"],
+            [[label, st[key]["p50_ms"], st[key]["p95_ms"], st[key]["max_ms"]]
+             for label, key in (("stream-worker: sent -> result on the destination", "stream"),
+                                ("baseline: SQS relay, no agent", "relay"),
+                                ("baseline: the agent called in-process", "direct"))])
+        lines += [f"Stream / relay: p50 x{st['ratio_p50_vs_relay']}, p95 x{st['ratio_p95_vs_relay']}; stream p50 minus "
+                  f"the agent's: {st['overhead_p50_ms']} ms; every id once on the destination and in the parts: "
+                  f"{st['stream']['exactly_once']}.", ""]
     if sections.get("chaos", {}).get("cases"):
         lines += _table(["chaos case", "rows in", "rows out", "duplicates", "lost", "notes"],
                         [[c["case"], c["rows_in"], c["rows_out"], c["duplicates"], c["lost"], c.get("notes", "")]
