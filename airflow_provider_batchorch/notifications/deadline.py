@@ -2,6 +2,10 @@
 
     build_batch_orchestrator_dag(deadline=batch_deadline(timedelta(hours=2), channel="C0123"))
 
+The DAG files' ``batch_enrichment_of_csv`` and managed-schedule DAGs take theirs from the environment of the
+dag-processor (``deadline_from_env``): ``BATCHORCH_RECURRING_DEADLINE_MINUTES`` (unset: none),
+``BATCHORCH_DEADLINE_SLACK_CHANNEL``, ``BATCHORCH_DEADLINE_SLACK_CONN_ID`` (default ``slack_api_default``).
+
 The scheduler sees the missed deadline and queues the callback; the triggerer runs ``notify_deadline_missed``
 with the run (``context["dag_run"]``) and the deadline's time. The message goes to ``channel``, else to the
 channel of the chat request that started the run (its conf's ``channel_id``); with neither, it is only logged.
@@ -11,10 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
 from airflow_provider_batchorch.core.chat.replies import deadline_missed_message
+from airflow_provider_batchorch.core.errors import InvalidConfError
 from airflow_provider_batchorch.notifications.slack import DEFAULT_SLACK_CONN_ID, SlackThread, slack_client
 
 log = logging.getLogger(__name__)
@@ -31,6 +38,26 @@ def batch_deadline(interval: timedelta, *, slack_conn_id: str = DEFAULT_SLACK_CO
     return DeadlineAlert(reference=reference, interval=interval,
                          callback=AsyncCallback(notify_deadline_missed,
                                                 kwargs={"slack_conn_id": slack_conn_id, "channel": channel}))
+
+
+DEADLINE_MINUTES_ENV = "BATCHORCH_RECURRING_DEADLINE_MINUTES"
+
+
+def deadline_from_env(environ: Mapping[str, str] | None = None):
+    """``batch_deadline`` of ``BATCHORCH_RECURRING_DEADLINE_MINUTES`` after a run is queued, or None when unset."""
+    environ = os.environ if environ is None else environ
+    raw = environ.get(DEADLINE_MINUTES_ENV, "").strip()
+    if not raw:
+        return None
+    try:
+        minutes = float(raw)
+    except ValueError:
+        minutes = 0
+    if not 0 < minutes <= 7 * 24 * 60:
+        raise InvalidConfError(f"{DEADLINE_MINUTES_ENV}={raw!r} is not a number of minutes up to a week.",
+                               hint="Set it to e.g. 120, or unset it for no deadline.")
+    return batch_deadline(timedelta(minutes=minutes), channel=environ.get("BATCHORCH_DEADLINE_SLACK_CHANNEL") or None,
+                          slack_conn_id=environ.get("BATCHORCH_DEADLINE_SLACK_CONN_ID") or DEFAULT_SLACK_CONN_ID)
 
 
 async def notify_deadline_missed(*, slack_conn_id: str | None = DEFAULT_SLACK_CONN_ID, channel: str | None = None,

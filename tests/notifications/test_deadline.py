@@ -46,3 +46,17 @@ def test_the_configured_channel_wins_and_no_channel_posts_nothing(slack_conn):
     slack_conn.clear()
     assert asyncio.run(notify_deadline_missed(context={"dag_run": {**run, "conf": {}}})) is None
     assert slack_conn.of("chat.postMessage") == []
+
+
+def test_the_dag_files_deadline_comes_from_the_operators_environment():
+    import pytest
+
+    from airflow_provider_batchorch.core.errors import InvalidConfError
+    from airflow_provider_batchorch.notifications.deadline import deadline_from_env
+
+    assert deadline_from_env({}) is None
+    alert = deadline_from_env({"BATCHORCH_RECURRING_DEADLINE_MINUTES": "90", "BATCHORCH_DEADLINE_SLACK_CHANNEL": "C9"})
+    assert alert.interval == timedelta(minutes=90) and alert.callback.kwargs["channel"] == "C9"
+    for bad in ("0", "-5", "soon", "20000"):
+        with pytest.raises(InvalidConfError, match="BATCHORCH_RECURRING_DEADLINE_MINUTES"):
+            deadline_from_env({"BATCHORCH_RECURRING_DEADLINE_MINUTES": bad})

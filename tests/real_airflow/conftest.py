@@ -6,6 +6,7 @@ The suite skips, saying why, when PostgreSQL cannot be installed here (scripts/i
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -15,11 +16,13 @@ import pytest
 
 from airflow_provider_batchorch.core.registry_trust import REGISTRY_FILES_ENV
 from tests.support import slow_agent
+from tests.support.slack_stand_in import TOKEN
 from tests.real_airflow.airflow_cluster import AirflowCluster
 from tests.real_airflow.postgres import PostgresUnavailable, ThrowawayPostgres, ensure_installed
 
 ROOT = Path(__file__).resolve().parents[2]
 INCOMING_QUEUE = "batchorch-incoming-csv"
+DEADLINE_CHANNEL = "C_DEADLINES"
 
 
 @pytest.fixture(scope="session")
@@ -62,7 +65,7 @@ def slow_registry(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def airflow_cluster(postgres, real_aws, slow_registry):
+def airflow_cluster(postgres, real_aws, slow_registry, slack):
     home = Path(tempfile.mkdtemp(prefix="batchorch-real-airflow-"))
     cluster = AirflowCluster(home, postgres.url, {
         **real_aws.environment(),  # aws_default -> moto (AIRFLOW_CONN_AWS_DEFAULT), as the embedded harness does
@@ -70,6 +73,10 @@ def airflow_cluster(postgres, real_aws, slow_registry):
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         # batch_enrichment_on_new_csv's AssetWatcher polls this queue (tests/real_airflow/test_new_csv_runs.py)
         "BATCHORCH_INCOMING_QUEUE_URL": real_aws.client("sqs").create_queue(QueueName=INCOMING_QUEUE)["QueueUrl"],
+        # ... and batch_enrichment_of_csv's runs get a deadline of 3 s, told to the Slack stand-in
+        "BATCHORCH_RECURRING_DEADLINE_MINUTES": "0.05", "BATCHORCH_DEADLINE_SLACK_CHANNEL": DEADLINE_CHANNEL,
+        "AIRFLOW_CONN_SLACK_API_DEFAULT": json.dumps({"conn_type": "slack", "password": TOKEN,
+                                                      "extra": {"base_url": slack.api_url}}),
     })
     try:
         cluster.migrate()
