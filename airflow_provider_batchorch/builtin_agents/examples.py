@@ -1,6 +1,7 @@
 """Functions behind the custom agents of ``examples/registry.yaml``: how a user plugs their own Python code in.
 
-``sentiment`` backs ``sentiment-agent`` (structured output). ``chat_reply`` backs ``company-chat-agent``, which
+``sentiment`` backs ``sentiment-agent`` (structured output), ``quick_sentiment`` the cheap agent of the cascade
+example (``examples/cascade_registry.yaml``). ``chat_reply`` backs ``company-chat-agent``, which
 returns free text and has no output schema, so the registry rejects it with INCOMPATIBLE_AGENT.
 """
 
@@ -25,6 +26,19 @@ def sentiment(row: dict[str, Any]) -> dict[str, Any]:
         "positive_terms": tone.positive_terms[:10],
         "negative_terms": tone.negative_terms[:10],
     }
+
+
+def quick_sentiment(row: dict[str, Any]) -> dict[str, Any]:
+    """The cheap end of the cascade in ``examples/cascade_registry.yaml``: ``sentiment``'s label, and a
+    ``confidence_score`` read from the same terms: 0.9 when two or more terms of one tone decided it, 0.7 when the
+    text has no sentiment term (neutral by absence), 0.5 when one term alone or terms of both tones decided it."""
+    result = sentiment(row)
+    positive, negative = result["positive_terms"], result["negative_terms"]
+    if positive and negative or len(positive) + len(negative) == 1:
+        confidence = 0.5
+    else:
+        confidence = 0.9 if positive or negative else 0.7
+    return {"sentiment": result["sentiment"], "confidence_score": confidence}
 
 
 def chat_reply(row: dict[str, Any]) -> str:

@@ -17,9 +17,11 @@ from airflow_provider_batchorch.dag_builders.batch_options import BatchTaskOptio
 from airflow_provider_batchorch.dag_builders.params import batch_params
 from airflow_provider_batchorch.dag_builders.xcom_templates import output_of
 from airflow_provider_batchorch.operators.analyze_csv import AnalyzeCsvOperator
+from airflow_provider_batchorch.operators.batch_api_job import BatchApiJobOperator
 from airflow_provider_batchorch.operators.configure_batch import ConfigureBatchOperator
 from airflow_provider_batchorch.operators.execute_batch import ExecuteBatchOperator
 from airflow_provider_batchorch.operators.get_batch_results import GetBatchResultsOperator
+from airflow_provider_batchorch.operators.golden_gate import GoldenGateOperator
 from airflow_provider_batchorch.operators.validate_agent import ValidateAgentOperator
 from airflow_provider_batchorch.sensors.batch_execution import BatchExecutionSensor
 
@@ -31,8 +33,10 @@ Functions Distributed Map, and writes an output CSV: every original column uncha
 output fields, then `_status`, `_error_message` and processing metadata. Output rows == input rows, same order.
 
 **Steps:** `analyze_csv` (validates the whole conf, profiles the CSV) → `validate_agent` (registry lookup,
-structured output required) → `configure_batch` (column mapping, output fields, chunk manifest in S3) →
-`execute_batch` (starts the execution; a retried task re-attaches) → `monitor_batch` (deferrable; rows,
+structured output required) → `golden_gate` (with `golden_sample`: the agent answers the labelled rows first; the
+run stops with `GOLDEN_GATE_FAILED` unless every field reaches `golden_min_accuracy`) → `configure_batch` (column mapping, output fields, chunk manifest in S3) →
+`batch_api_job` (cost mode only: the rows go to the provider's batch API first, deferred until it ends or
+its deadline; the rows it answers validly are reused below) → `execute_batch` (starts the execution; a retried task re-attaches) → `monitor_batch` (deferrable; rows,
 percent, ETA) → `get_results` (output CSV + summary: SUCCEEDED or COMPLETED_WITH_ERRORS).
 
 ## Conf
@@ -58,11 +62,13 @@ From the CLI: `airflow dags trigger batch_orchestrator --conf '{"csv_uri": "..."
 
 
 class BatchPipelineTasks(NamedTuple):
-    """The six batch pipeline tasks, in the order they run."""
+    """The batch pipeline tasks, in the order they run."""
 
     analyze: AnalyzeCsvOperator
     validate: ValidateAgentOperator
+    gate: GoldenGateOperator
     configure: ConfigureBatchOperator
+    batch_api: BatchApiJobOperator
     execute: ExecuteBatchOperator
     monitor: BatchExecutionSensor
     results: GetBatchResultsOperator
@@ -75,7 +81,8 @@ def add_batch_pipeline_tasks(
     options: BatchTaskOptions | dict[str, Any] | None = None,
     **option_fields: Any,
 ) -> BatchPipelineTasks:
-    """Add analyze_csv -> validate_agent -> configure_batch -> execute_batch -> monitor_batch -> get_results to
+    """Add analyze_csv -> validate_agent -> configure_batch -> batch_api_job -> execute_batch -> monitor_batch ->
+    get_results to
     the DAG being defined (call it inside ``batchorch_dag(...)``, or a ``DAG`` with
     ``render_template_as_native_obj=True``).
 
@@ -103,6 +110,12 @@ def add_batch_pipeline_tasks(
         analysis=output_of(analyze),
         **aws,
     )
+    gate = GoldenGateOperator(  # the golden sample, when the request names one: before any batch row
+        task_id=tasks.GOLDEN_GATE,
+        request=output_of(analyze, "request"),
+        agent=output_of(validate, "agent"),
+        **aws,
+    )
     configure = ConfigureBatchOperator(
         task_id=tasks.CONFIGURE_BATCH,
         request=output_of(analyze, "request"),
@@ -111,6 +124,13 @@ def add_batch_pipeline_tasks(
         batch_id=output_of(analyze, "batch_id"),
         prefix_uri=output_of(analyze, "prefix_uri"),
         cost_estimate=output_of(validate, "cost_estimate"),
+        **aws,
+    )
+    batch_api = BatchApiJobOperator(
+        task_id=tasks.BATCH_API_JOB,
+        config=output_of(configure, "config"),
+        manifest_uri=output_of(configure, "manifest_uri"),
+        poll_interval=options.poll_interval,
         **aws,
     )
     execute = ExecuteBatchOperator(
@@ -137,7 +157,7 @@ def add_batch_pipeline_tasks(
         execution_arn=output_of(execute),
         **aws,
     )
-    return BatchPipelineTasks(analyze, validate, configure, execute, monitor, results)
+    return BatchPipelineTasks(analyze, validate, gate, configure, batch_api, execute, monitor, results)
 
 
 def build_batch_orchestrator_dag(
