@@ -9,16 +9,11 @@ import time
 import pytest
 
 from airflow_provider_batchorch.aws.stream_ledger import StreamLedger
-from airflow_provider_batchorch.core.agent_spec import PythonInvocation
 from airflow_provider_batchorch.core.stream.config import MESSAGE_ID_COLUMN
 from tests.support import agents
-from tests.support.streams import Destination, new_stream, part_ids, part_rows, row_message, send_at_rate, worker_thread
+from tests.support.streams import Destination, in_process, new_stream, part_ids, part_rows, row_message, send_at_rate, worker_thread
 
 pytestmark = pytest.mark.timeout(120)
-
-
-def in_process(spec):
-    return spec.model_copy(update={"invocation": PythonInvocation(callable=spec.invocation.callable, isolation="none")})
 
 
 def test_each_row_is_answered_once_with_the_batch_row_rules(embedded_aws):

@@ -14,9 +14,8 @@ import pytest
 
 from airflow_provider_batchorch.aws.stream_ledger import StreamLedger
 from airflow_provider_batchorch.aws.stream_resources import queue_depth, request_stop
-from tests.aws.test_stream_worker import in_process
 from tests.support import agents
-from tests.support.streams import Destination, new_stream, part_ids, row_message, send_at_rate
+from tests.support.streams import Destination, in_process, new_stream, part_ids, row_message, send_at_rate
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
