@@ -39,6 +39,8 @@ def get_provider_info() -> dict:
                     f"{_PACKAGE}.operators.plan_pipeline",
                     f"{_PACKAGE}.operators.stage_input",
                     f"{_PACKAGE}.operators.plan_csv_runs",
+                    f"{_PACKAGE}.operators.golden_gate",
+                    f"{_PACKAGE}.operators.batch_api_job",
                     f"{_PACKAGE}.operators.start_stream",
                     f"{_PACKAGE}.operators.monitor_stream",
                 ],
@@ -54,7 +56,7 @@ def get_provider_info() -> dict:
             {
                 "integration-name": "Batchorch",
                 "python-modules": [f"{_PACKAGE}.triggers.batch_execution", f"{_PACKAGE}.triggers.new_csv",
-                                   f"{_PACKAGE}.triggers.stream_progress"],
+                                   f"{_PACKAGE}.triggers.stream_progress", f"{_PACKAGE}.triggers.llm_batch_job"],
             }
         ],
         "extra-links": [f"{_PACKAGE}.links.batch_execution.BatchExecutionLink"],

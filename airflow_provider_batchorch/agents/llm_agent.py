@@ -151,6 +151,46 @@ def openai_compatible_name(credentials: LlmCredentials) -> str | None:
     return None
 
 
+def openai_endpoint(credentials: LlmCredentials) -> tuple[str, str | None]:
+    """(base URL, API key) of an OpenAI-compatible model: a local server needs no key, OpenAI's own is the default."""
+    api_key = credentials.api_key or (NO_KEY_NEEDED if credentials.base_url else None)
+    if api_key is None:
+        api_key = os.environ.get("OPENAI_API_KEY")
+    return credentials.base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_DEFAULT_BASE_URL, api_key
+
+
+def openai_chat_rows(spec: AgentSpec, credentials: LlmCredentials, validator: OutputValidator) -> OpenAIChatRows | None:
+    """The chat-completions request of ``spec`` for an OpenAI-compatible model (None: the model is not one); the
+    real-time path sends it row by row, cost mode puts the same bodies in a batch job."""
+    name = openai_compatible_name(credentials)
+    if name is None:
+        return None
+    invocation = spec.invocation
+    assert isinstance(invocation, LlmInvocation)
+    schema = dict(spec.output_schema or {})
+    schema.pop("$schema", None)
+    base_url, api_key = openai_endpoint(credentials)
+    settings: dict[str, Any] = {}
+    if invocation.temperature is not None:
+        settings["temperature"] = invocation.temperature
+    if invocation.max_tokens is not None:
+        settings["max_completion_tokens"] = invocation.max_tokens
+    return OpenAIChatRows(
+        base_url=base_url,
+        model=name,
+        api_key=api_key,
+        system_prompt=system_prompt_for(spec),
+        schema=schema,
+        schema_name=schema.get("title") or "row_output",
+        description=spec.description or None,
+        output_mode=invocation.output_mode,
+        max_retries=invocation.max_retries,
+        request_timeout=invocation.request_timeout,
+        validator=validator,
+        settings=settings,
+    )
+
+
 def build_model(invocation: LlmInvocation, credentials: LlmCredentials, schema: dict[str, Any]) -> Model | str:
     name = credentials.model
     prefix, has_prefix, bare = name.partition(":")
@@ -229,36 +269,7 @@ class LlmAgent:
         if self._given_model is not None or os.environ.get("BATCHORCH_LLM_VIA_PYDANTIC_AI") == "1":
             return None
         assert self._credentials is not None
-        name = openai_compatible_name(self._credentials)
-        if name is None:
-            return None
-        schema = dict(self.spec.output_schema or {})
-        schema.pop("$schema", None)
-        api_key = self._credentials.api_key or (NO_KEY_NEEDED if self._credentials.base_url else None)
-        if api_key is None:
-            api_key = os.environ.get("OPENAI_API_KEY")
-        return OpenAIChatRows(
-            base_url=self._credentials.base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_DEFAULT_BASE_URL,
-            model=name,
-            api_key=api_key,
-            system_prompt=system_prompt_for(self.spec),
-            schema=schema,
-            schema_name=schema.get("title") or "row_output",
-            description=self.spec.description or None,
-            output_mode=self.invocation.output_mode,
-            max_retries=self.invocation.max_retries,
-            request_timeout=self.invocation.request_timeout,
-            validator=self.validator,
-            settings=self._chat_settings(),
-        )
-
-    def _chat_settings(self) -> dict[str, Any]:
-        settings: dict[str, Any] = {}
-        if self.invocation.temperature is not None:
-            settings["temperature"] = self.invocation.temperature
-        if self.invocation.max_tokens is not None:
-            settings["max_completion_tokens"] = self.invocation.max_tokens
-        return settings
+        return openai_chat_rows(self.spec, self._credentials, self.validator)
 
     def _build_agent(self) -> Agent[None, Any]:
         if self._given_model is not None:

@@ -85,6 +85,8 @@ def _argument_kind(setting: RunSetting) -> dict[str, Any]:
         return {"action": "append", "default": [], **metavar}
     if setting.json_type in ("integer", "number"):
         return {"default": setting.default, **metavar}
+    if setting.choices:
+        metavar = {**metavar, "choices": list(setting.choices)}
     required = setting.required and setting.name != "csv_uri"  # --retry-failed may stand in for --csv
     return {"required": True, **metavar} if required else {"default": setting.default, **metavar}
 

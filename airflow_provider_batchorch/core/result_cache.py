@@ -10,7 +10,9 @@ agent's schema are stored; a failed call is shared by the rows waiting on it but
 reports zero tokens: nothing was spent on it. ``stats`` counts the calls made and saved.
 
 Stores are small sync objects with ``get(key) -> dict | None`` and ``put(key, value)``: ``S3ResultCache``,
-``LocalDirResultCache`` and ``InMemoryResultCache``; they are called from a thread.
+``LocalDirResultCache`` and ``InMemoryResultCache``; they are called from a thread. ``SeededResultCache`` puts
+a batch job's answers (cost mode, ``core.batch_api``) in front of the incremental store: a row answered there
+reports ``reused_from="batch_api"``.
 """
 
 from __future__ import annotations
@@ -147,6 +149,30 @@ class S3ResultCache:
         )
 
 
+class SeededResultCache:
+    """Answers of this batch's batch-API job (``seed``, read only) first, then the incremental ``store``.
+
+    A seed answer read here is copied into ``store`` (without its ``source``), so the next incremental batch
+    reuses it like any other stored answer.
+    """
+
+    def __init__(self, seed: ResultCache, store: ResultCache | None = None) -> None:
+        self.seed = seed
+        self.store = store
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        seeded = self.seed.get(key)
+        if seeded is None:
+            return self.store.get(key) if self.store is not None else None
+        if self.store is not None:
+            self.store.put(key, {name: value for name, value in seeded.items() if name != "source"})
+        return seeded
+
+    def put(self, key: str, value: dict[str, Any]) -> None:
+        if self.store is not None:
+            self.store.put(key, value)
+
+
 @dataclass
 class CacheStats:
     calls_made: int = 0
@@ -224,7 +250,7 @@ class CachedAgentCall:
             stored = await asyncio.to_thread(self.store.get, key)
             if stored is not None and "output" in stored:
                 self.stats.cache_hits += 1
-                return AgentResult(output=stored["output"], reused_from="store")
+                return AgentResult(output=stored["output"], reused_from=stored.get("source") or "store")
         self.stats.calls_made += 1
         result = await self.call(inputs)
         if self.store is not None and self._storable(result.output):

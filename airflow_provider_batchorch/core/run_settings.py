@@ -38,6 +38,7 @@ class RunSetting:
     item_type: str | None = None
     numbers: NumberRange | None = None
     min_length: int | None = None
+    choices: tuple[str, ...] | None = None  # a Literal field's values
 
     def schema(self) -> dict[str, Any]:
         """The JSON Schema of the value (``type``, ``items``, bounds, ``minLength``, ``description``)."""
@@ -51,6 +52,8 @@ class RunSetting:
                 schema["maximum" if self.numbers.high_inclusive else "exclusiveMaximum"] = self.numbers.high
         if self.min_length is not None:
             schema["minLength"] = self.min_length
+        if self.choices:
+            schema["enum"] = list(self.choices)
         words = {"title": self.title, "description": self.description}
         return {**schema, **{key: value for key, value in words.items() if value}}
 
@@ -78,6 +81,7 @@ def _setting(model: type[BaseModel], name: str, titled: bool) -> RunSetting:
     nullable = type(None) in kinds
     (kind,) = [kind for kind in kinds if kind is not type(None)]
     origin = typing.get_origin(kind) or kind
+    choices = typing.get_args(kind) if origin is typing.Literal else None
     item_type = JSON_TYPES[typing.get_args(kind)[0]] if origin is list else None
     required = info.is_required()
     default = None if required else info.get_default(call_default_factory=True)
@@ -86,7 +90,8 @@ def _setting(model: type[BaseModel], name: str, titled: bool) -> RunSetting:
         raise TypeError(f"{model.__name__}.{name} needs a title and a description: the form, docs and flags show them")
     return RunSetting(
         name=name,
-        json_type="object" if isinstance(origin, type) and issubclass(origin, BaseModel) else JSON_TYPES[origin],
+        json_type="object" if isinstance(origin, type) and issubclass(origin, BaseModel)
+        else "string" if choices else JSON_TYPES[origin],
         nullable=nullable,
         required=required,
         default=default if default is not PydanticUndefined else None,
@@ -95,6 +100,7 @@ def _setting(model: type[BaseModel], name: str, titled: bool) -> RunSetting:
         item_type=item_type,
         numbers=number_range(model, name) if origin in (int, float) else None,
         min_length=min_lengths[0] if min_lengths else None,
+        choices=choices,
     )
 
 

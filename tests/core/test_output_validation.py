@@ -53,7 +53,7 @@ def test_pydantic_model_is_dumped():
 def test_wrong_type_names_the_field():
     error = violation(dict(GOOD, employee_count="many"))
     assert error.code == "SCHEMA_VIOLATION"
-    assert error.reason == "Schema violation at 'employee_count': 'many' is not of type 'integer'"
+    assert error.reason == "Schema violation at 'employee_count': 'many' is not of type 'integer', 'null'"
     assert isinstance(error, AgentRowError)
 
 

@@ -168,10 +168,11 @@ def test_s3_result_cache():
 
 def test_cache_key_of_a_builtin_agent_is_pinned(monkeypatch):
     """Incremental runs find the results of earlier batches: the key of a built-in agent's row must not change when
-    the built-in agents move (their callable path is part of the hashed invocation)."""
+    the built-in agents move (their callable path is part of the hashed invocation). It changes with the agent's
+    version: 2.0.0 (outputs only from the row or shipped data) must not reuse 1.x answers."""
     from airflow_provider_batchorch.builtin_agents import builtin_specs
 
     monkeypatch.delenv("BATCHORCH_LLM_MODEL", raising=False)
     company = next(s for s in builtin_specs() if s.name == "company-enrichment-agent")
     key = cache_key(company, {"company_name": "Acme Corp", "website": "acme.com"})
-    assert key == "39694e0e85af670813821993d0bd9a7e7d608409e9cda320b7a239d09eba99fb"
+    assert key == "329d7577ff195fbc8119401015a93c0e64b2265da26b62dfb4d7b1283bc7060a"
