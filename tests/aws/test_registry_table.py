@@ -88,10 +88,12 @@ def test_latest_version_function():
 
 
 def test_disabled_structured_output_makes_the_agent_incompatible(ddb):
-    put_agents(ddb, builtin_specs())
+    specs = builtin_specs()
+    put_agents(ddb, specs)
+    version = next(spec.version for spec in specs if spec.name == "company-enrichment-agent")
     ddb.update_item(
         TableName=TABLE_NAME,
-        Key={"agent_name": {"S": "company-enrichment-agent"}, "version": {"S": "1.0.0"}},
+        Key={"agent_name": {"S": "company-enrichment-agent"}, "version": {"S": version}},
         UpdateExpression="SET structured_output.enabled = :off",
         ExpressionAttributeValues={":off": {"BOOL": False}},
     )
