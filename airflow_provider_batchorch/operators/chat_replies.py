@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
@@ -57,7 +58,9 @@ class SlackBatchProgressOperator(_ChatReplyOperator):
     """Keep one progress message in the thread up to date while the batch runs (``interval`` seconds apart).
 
     It holds a worker slot for the length of the batch; it never fails the run (a problem reading progress or
-    posting ends it early with a warning).
+    posting ends it early with a warning). It is retried (``retries`` 3 by default, 10 s apart): a restarted
+    scheduler resets it (the LocalExecutor's worker died with the old one) and its new try may start before the
+    restarted api-server answers, which fails the try without running it (tests/real_airflow/test_chat_across_restarts.py).
 
     :param execution_arn: ``execute_batch``'s return value. :param config: ``configure_batch``'s ``config``.
     :param progress_table: The processor's DynamoDB progress table.
@@ -68,6 +71,8 @@ class SlackBatchProgressOperator(_ChatReplyOperator):
 
     def __init__(self, *, execution_arn: str, config: dict[str, Any] | str, progress_table: str,
                  interval: float = 30.0, **kwargs: Any) -> None:
+        kwargs.setdefault("retries", 3)
+        kwargs.setdefault("retry_delay", timedelta(seconds=10))
         super().__init__(**kwargs)
         self.execution_arn = execution_arn
         self.config = config

@@ -67,6 +67,9 @@ class AirflowCluster:
             "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "1",
             "AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD": "5",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+            # The service credential the plugins' REST client (plugins.airflow_api) triggers runs with
+            "BATCHORCH_AIRFLOW_API_URL": f"http://127.0.0.1:{self.api_port}",
+            "BATCHORCH_AIRFLOW_API_USERNAME": USER, "BATCHORCH_AIRFLOW_API_PASSWORD": PASSWORD,
         }
         self.processes: dict[str, subprocess.Popen] = {}
         self.started_at: dict[str, datetime] = {}
@@ -111,6 +114,17 @@ class AirflowCluster:
             os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=30)
         self._restarts[component] = self._restarts.get(component, 0) + 1
+
+    def restart(self, *components: str, while_down=None, timeout: float = 180) -> None:
+        """Kill the components (as ``kill``), call ``while_down()`` if given, start them again and wait until
+        each is healthy."""
+        for component in components:
+            self.kill(component)
+        if while_down is not None:
+            while_down()
+        for component in components:
+            self.start(component)
+        self.wait_ready(components, timeout)
 
     def wait_ready(self, components, timeout: float = 180) -> None:
         deadline = time.monotonic() + timeout

@@ -16,6 +16,9 @@ import pytest
 
 from airflow_provider_batchorch.core.registry_trust import REGISTRY_FILES_ENV
 from tests.support import slow_agent
+from tests.support.openai_stub_server import OpenAIStubServer
+from tests.support.scripted_tool_model import ToolScript
+from tests.support.slack_fixtures import SIGNING_SECRET
 from tests.support.slack_stand_in import TOKEN
 from tests.real_airflow.airflow_cluster import AirflowCluster
 from tests.real_airflow.postgres import PostgresUnavailable, ThrowawayPostgres, ensure_installed
@@ -65,7 +68,16 @@ def slow_registry(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def airflow_cluster(postgres, real_aws, slow_registry, slack):
+def chat_model():
+    """The chat orchestrator's model for the whole cluster: a ToolScript behind an OpenAI-compatible server in this
+    process (the cluster's ``pydanticai_default``); a test adds its turns' steps."""
+    script = ToolScript()
+    with OpenAIStubServer(script) as server:
+        yield script, server
+
+
+@pytest.fixture(scope="session")
+def airflow_cluster(postgres, real_aws, slow_registry, slack, chat_model):
     home = Path(tempfile.mkdtemp(prefix="batchorch-real-airflow-"))
     cluster = AirflowCluster(home, postgres.url, {
         **real_aws.environment(),  # aws_default -> moto (AIRFLOW_CONN_AWS_DEFAULT), as the embedded harness does
@@ -77,6 +89,11 @@ def airflow_cluster(postgres, real_aws, slow_registry, slack):
         "BATCHORCH_RECURRING_DEADLINE_MINUTES": "0.05", "BATCHORCH_DEADLINE_SLACK_CHANNEL": DEADLINE_CHANNEL,
         "AIRFLOW_CONN_SLACK_API_DEFAULT": json.dumps({"conn_type": "slack", "password": TOKEN,
                                                       "extra": {"base_url": slack.api_url}}),
+        # chat_command: the orchestrator agent on the scripted model, requests and conversations in the bucket,
+        # the plugin's Slack routes verify this secret (tests/real_airflow/test_chat_across_restarts.py)
+        "AIRFLOW_CONN_PYDANTICAI_DEFAULT": json.dumps({"conn_type": "pydanticai", "host": chat_model[1].base_url,
+                                                       "extra": {"model": "scripted-orchestrator"}}),
+        "BATCHORCH_CHAT_ALLOWED_BUCKETS": real_aws.bucket, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
     })
     try:
         cluster.migrate()

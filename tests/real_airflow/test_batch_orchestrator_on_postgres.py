@@ -67,8 +67,8 @@ def trigger(api, conf: dict) -> str:
     return run_id
 
 
-def task_states(api, run_id: str) -> dict[str, str]:
-    response = api.get(f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances")
+def task_states(api, run_id: str, dag_id: str = DAG_ID) -> dict[str, str]:
+    response = api.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances")
     response.raise_for_status()
     return {ti["task_id"]: ti["state"] for ti in response.json()["task_instances"]}
 
@@ -76,14 +76,14 @@ def task_states(api, run_id: str) -> dict[str, str]:
 class RunWatch:
     """Polls a DAG run through the REST API and remembers every state each task was seen in."""
 
-    def __init__(self, api, run_id: str) -> None:
-        self.api, self.run_id = api, run_id
+    def __init__(self, api, run_id: str, dag_id: str = DAG_ID) -> None:
+        self.api, self.run_id, self.dag_id = api, run_id, dag_id
         self.seen: dict[str, list[str]] = {}
         self.state = None
 
     def poll(self) -> dict[str, str]:
-        self.state = self.api.get(f"/api/v2/dags/{DAG_ID}/dagRuns/{self.run_id}").json()["state"]
-        states = task_states(self.api, self.run_id)
+        self.state = self.api.get(f"/api/v2/dags/{self.dag_id}/dagRuns/{self.run_id}").json()["state"]
+        states = task_states(self.api, self.run_id, self.dag_id)
         for task, state in states.items():
             history = self.seen.setdefault(task, [])
             if not history or history[-1] != state:
