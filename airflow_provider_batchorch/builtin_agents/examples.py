@@ -1,7 +1,7 @@
 """Functions behind the custom agents of ``examples/registry.yaml``: how a user plugs their own Python code in.
 
 ``sentiment`` backs ``sentiment-agent`` (structured output), ``quick_sentiment`` the cheap agent of the cascade
-example (``examples/cascade_registry.yaml``). ``chat_reply`` backs ``company-chat-agent``, which
+example (``examples/cascade_registry.yaml``), ``sentiment_judge`` the judge of the judged golden gate. ``chat_reply`` backs ``company-chat-agent``, which
 returns free text and has no output schema, so the registry rejects it with INCOMPATIBLE_AGENT.
 """
 
@@ -39,6 +39,24 @@ def quick_sentiment(row: dict[str, Any]) -> dict[str, Any]:
     else:
         confidence = 0.9 if positive or negative else 0.7
     return {"sentiment": result["sentiment"], "confidence_score": confidence}
+
+
+def sentiment_judge(row: dict[str, Any]) -> dict[str, Any]:
+    """The judge of ``examples/registry.yaml`` (the judged golden gate, ``core/golden_gate/judge.py``): a keyword
+    second opinion. ``{"inputs": {"text": ...}, "answer": {...}, "fields": [...]}`` -> per field: ``sentiment`` is
+    right (true) when it is ``sentiment``'s label of the text; ``polarity`` gets a score 1 - |difference| / 2;
+    any other field gets no verdict (null), which the gate counts as wrong."""
+    expected = sentiment(row.get("inputs") or {})
+    answer = row.get("answer") or {}
+    verdicts: dict[str, Any] = {}
+    for field in row.get("fields") or []:
+        if field == "sentiment":
+            verdicts[field] = answer.get(field) == expected["sentiment"]
+        elif field == "polarity" and isinstance(answer.get(field), (int, float)):
+            verdicts[field] = max(0.0, 1 - abs(answer[field] - expected["polarity"]) / 2)
+        else:
+            verdicts[field] = None
+    return verdicts
 
 
 def chat_reply(row: dict[str, Any]) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
 from airflow_provider_batchorch.core.cascade_tally import CascadeReport, CascadeTally
@@ -17,6 +17,8 @@ from airflow_provider_batchorch.core.throughput import ThroughputPoint
 from airflow_provider_batchorch.core.number_limits import checked_number
 from airflow_provider_batchorch.core.csv.output_header import output_header
 from airflow_provider_batchorch.core.transforms.rules import TransformRules
+
+GOLDEN_JUDGE_MAX_ROWS = 500
 
 DataType = Literal["string", "integer", "float", "boolean", "date", "datetime", "empty"]
 
@@ -122,8 +124,25 @@ class BatchRequest(BaseModel):
                                       "the CLI takes a local path too")
     golden_min_accuracy: float = Field(0.9, ge=0, le=1, title="Golden sample accuracy",
                                        description="The share of labelled rows each field must get right (0-1)")
+    golden_judge: str | None = Field(None, title="Golden sample judge",
+                                     description="Instead of golden_sample: a trusted agent (registry name; never "
+                                     "one a conf's registry brings) that judges the agent's answers on the first "
+                                     "golden_judge_rows input rows, per field right or wrong (or a score 0-1, "
+                                     "right at 0.5 or above); same threshold and stop")
+    golden_judge_rows: int = Field(20, ge=1, le=GOLDEN_JUDGE_MAX_ROWS, title="Golden judge rows",
+                                   description="How many input rows (the first ones) the judge scores")
+    golden_on_fail: Literal["stop", "ask"] = Field("stop", title="Below the golden threshold",
+                                                   description="stop: the batch fails with the per-field report; "
+                                                   "ask: a person sees the report in Airflow's Required Actions "
+                                                   "and approves (the batch runs) or rejects (it stops)")
 
-    @field_validator("output_uri", "state_uri", "golden_sample")
+    @model_validator(mode="after")
+    def _one_golden_source(self) -> "BatchRequest":
+        if self.golden_sample and self.golden_judge:
+            raise ValueError("golden_sample and golden_judge are two kinds of gate: name one")
+        return self
+
+    @field_validator("output_uri", "state_uri", "golden_sample", "golden_judge")
     @classmethod
     def _blank_is_default(cls, value: str | None) -> str | None:
         return (value or "").strip() or None
@@ -137,7 +156,7 @@ class BatchRequest(BaseModel):
         return value
 
     @field_validator("concurrency", "timeout_seconds", "chunk_rows", "batch_api_deadline_seconds",
-                     "golden_min_accuracy", mode="wrap")
+                     "golden_min_accuracy", "golden_judge_rows", mode="wrap")
     @classmethod
     def _number_in_range(cls, value: object, handler, info: ValidationInfo) -> object:
         """The ranges above are the only ones: a refusal names them (``core.number_limits``); true is no number."""

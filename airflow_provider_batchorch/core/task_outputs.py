@@ -23,6 +23,7 @@ from airflow_provider_batchorch.core.stages import StagePlan
 ANALYZE_CSV = "analyze_csv"
 VALIDATE_AGENT = "validate_agent"
 GOLDEN_GATE = "golden_gate"
+GOLDEN_APPROVAL = "golden_approval"
 CONFIGURE_BATCH = "configure_batch"
 BATCH_API_JOB = "batch_api_job"
 EXECUTE_BATCH = "execute_batch"
@@ -62,6 +63,7 @@ class GoldenGateResult(BaseModel):
     """``golden_gate``: the per-field report of the agent on the golden sample (None: the batch names none)."""
 
     report: GoldenReport | None = None
+    needs_approval: bool = Field(False, description="Below the threshold with golden_on_fail: ask")
 
 
 class ConfigureResult(BaseModel):

@@ -164,6 +164,7 @@ def build_chat_command_dag(
             **in_thread,
             **aws,
         )
-        chain(request, pipeline.analyze, pipeline.validate, approve, pipeline.configure, pipeline.batch_api,
+        chain(request, pipeline.analyze, pipeline.validate, pipeline.gate, pipeline.golden_approval, approve,
+              pipeline.configure, pipeline.batch_api,
               pipeline.execute, [pipeline.monitor, progress], pipeline.results, merge, post_results)
     return dag

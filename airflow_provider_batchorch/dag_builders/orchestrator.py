@@ -21,6 +21,7 @@ from airflow_provider_batchorch.operators.batch_api_job import BatchApiJobOperat
 from airflow_provider_batchorch.operators.configure_batch import ConfigureBatchOperator
 from airflow_provider_batchorch.operators.execute_batch import ExecuteBatchOperator
 from airflow_provider_batchorch.operators.get_batch_results import GetBatchResultsOperator
+from airflow_provider_batchorch.operators.golden_approval import GoldenApprovalOperator
 from airflow_provider_batchorch.operators.golden_gate import GoldenGateOperator
 from airflow_provider_batchorch.operators.validate_agent import ValidateAgentOperator
 from airflow_provider_batchorch.sensors.batch_execution import BatchExecutionSensor
@@ -33,8 +34,10 @@ Functions Distributed Map, and writes an output CSV: every original column uncha
 output fields, then `_status`, `_error_message` and processing metadata. Output rows == input rows, same order.
 
 **Steps:** `analyze_csv` (validates the whole conf, profiles the CSV) → `validate_agent` (registry lookup,
-structured output required) → `golden_gate` (with `golden_sample`: the agent answers the labelled rows first; the
-run stops with `GOLDEN_GATE_FAILED` unless every field reaches `golden_min_accuracy`) → `configure_batch` (column mapping, output fields, chunk manifest in S3) →
+structured output required) → `golden_gate` (with `golden_sample`: the agent answers the labelled rows first; with
+`golden_judge`: the first `golden_judge_rows` rows, scored by that trusted agent; the run stops with
+`GOLDEN_GATE_FAILED` unless every field reaches `golden_min_accuracy`) → `golden_approval` (with
+`golden_on_fail: ask`, a person approves or rejects the failed report instead) → `configure_batch` (column mapping, output fields, chunk manifest in S3) →
 `batch_api_job` (cost mode only: the rows go to the provider's batch API first, deferred until it ends or
 its deadline; the rows it answers validly are reused below) → `execute_batch` (starts the execution; a retried task re-attaches) → `monitor_batch` (deferrable; rows,
 percent, ETA) → `get_results` (output CSV + summary: SUCCEEDED or COMPLETED_WITH_ERRORS).
@@ -67,6 +70,7 @@ class BatchPipelineTasks(NamedTuple):
     analyze: AnalyzeCsvOperator
     validate: ValidateAgentOperator
     gate: GoldenGateOperator
+    golden_approval: GoldenApprovalOperator
     configure: ConfigureBatchOperator
     batch_api: BatchApiJobOperator
     execute: ExecuteBatchOperator
@@ -81,9 +85,8 @@ def add_batch_pipeline_tasks(
     options: BatchTaskOptions | dict[str, Any] | None = None,
     **option_fields: Any,
 ) -> BatchPipelineTasks:
-    """Add analyze_csv -> validate_agent -> configure_batch -> batch_api_job -> execute_batch -> monitor_batch ->
-    get_results to
-    the DAG being defined (call it inside ``batchorch_dag(...)``, or a ``DAG`` with
+    """Add analyze_csv -> validate_agent -> golden_gate -> golden_approval -> configure_batch -> batch_api_job ->
+    execute_batch -> monitor_batch -> get_results to the DAG being defined (call it inside ``batchorch_dag(...)``, or a ``DAG`` with
     ``render_template_as_native_obj=True``).
 
     The tasks are returned unchained: ``chain(*tasks)`` runs them in order; a DAG may put its own steps between
@@ -114,7 +117,13 @@ def add_batch_pipeline_tasks(
         task_id=tasks.GOLDEN_GATE,
         request=output_of(analyze, "request"),
         agent=output_of(validate, "agent"),
+        registry_files=options.registry_files,
+        registry_table=options.registry_table,
         **aws,
+    )
+    golden_approval = GoldenApprovalOperator(  # golden_on_fail: ask -- a person decides on the failed report
+        task_id=tasks.GOLDEN_APPROVAL,
+        gate=output_of(gate),
     )
     configure = ConfigureBatchOperator(
         task_id=tasks.CONFIGURE_BATCH,
@@ -157,7 +166,7 @@ def add_batch_pipeline_tasks(
         execution_arn=output_of(execute),
         **aws,
     )
-    return BatchPipelineTasks(analyze, validate, gate, configure, batch_api, execute, monitor, results)
+    return BatchPipelineTasks(analyze, validate, gate, golden_approval, configure, batch_api, execute, monitor, results)
 
 
 def build_batch_orchestrator_dag(

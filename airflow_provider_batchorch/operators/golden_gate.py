@@ -1,4 +1,5 @@
-"""Step 2b: run the agent on the batch's golden sample; stop the batch unless every field is accurate enough."""
+"""Step 2b: run the agent on the batch's golden sample (or the judged first rows); stop the batch unless every
+field is accurate enough, or leave it to ``golden_approval``."""
 
 from __future__ import annotations
 
@@ -7,25 +8,31 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
-from airflow_provider_batchorch.aws.s3_text import s3_object_text
+from airflow_provider_batchorch.aws.s3_text import s3_object_text, s3_text_reader
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
 from airflow_provider_batchorch.core.errors import GoldenSampleError
 from airflow_provider_batchorch.core.golden_gate.evaluate import check_gate
-from airflow_provider_batchorch.core.golden_gate.report import report_text
+from airflow_provider_batchorch.core.golden_gate.judge import read_judge_sample
+from airflow_provider_batchorch.core.golden_gate.report import GoldenReport, report_text
 from airflow_provider_batchorch.core.models import BatchRequest
 from airflow_provider_batchorch.core.task_outputs import GoldenGateResult
 from airflow_provider_batchorch.hooks.batchorch import BatchorchHook
+from airflow_provider_batchorch.operators.validate_agent import deployment_registry
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
 class GoldenGateOperator(AwsBaseOperator[BatchorchHook]):
-    """Without ``golden_sample`` in the request: nothing. With it: the agent (its cascade included) answers the
-    sample's rows here, before any batch row, and the task fails with ``GOLDEN_GATE_FAILED`` and the per-field
-    report unless every scored field reaches ``golden_min_accuracy`` (``core/golden_gate/``).
+    """Without ``golden_sample`` or ``golden_judge`` in the request: nothing. With ``golden_sample``: the agent (its
+    cascade included) answers the labelled rows here, before any batch row. With ``golden_judge``: it answers the
+    first ``golden_judge_rows`` rows of ``csv_uri`` and the judge -- a trusted agent, resolved among the
+    deployment's agents only -- scores each answer (``core/golden_gate/judge.py``). Unless every scored field
+    reaches ``golden_min_accuracy`` the task fails with ``GOLDEN_GATE_FAILED`` and the per-field report or, with
+    ``golden_on_fail: ask``, returns ``needs_approval`` for ``golden_approval``.
 
     :param request: ``analyze_csv``'s ``request``. :param agent: ``validate_agent``'s ``agent``.
+    :param registry_files: / :param registry_table: The trusted registries, as for ``validate_agent``; not templated.
     :return: A ``GoldenGateResult`` dump.
     """
 
@@ -33,26 +40,48 @@ class GoldenGateOperator(AwsBaseOperator[BatchorchHook]):
     template_fields: Sequence[str] = aws_template_fields("request", "agent")
     ui_color = "#f3eaf7"
 
-    def __init__(self, *, request: dict[str, Any] | str, agent: dict[str, Any] | str, **kwargs: Any) -> None:
+    def __init__(self, *, request: dict[str, Any] | str, agent: dict[str, Any] | str,
+                 registry_files: Sequence[str] = (), registry_table: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.request = request
         self.agent = agent
+        self.registry_files = list(registry_files)
+        self.registry_table = registry_table
 
     def execute(self, context: Context) -> dict[str, Any]:
+        request = BatchRequest.model_validate(self.request)
+        if request.golden_sample is None and request.golden_judge is None:
+            self.log.info("No golden_sample or golden_judge: the batch goes on without a gate")
+            return GoldenGateResult().model_dump(mode="json")
+        spec = AgentSpec.model_validate(self.agent)
+        report = self._judged(request, spec) if request.golden_judge else self._labelled(request, spec)
+        self.log.info("%s", report_text(report))
+        if not report.passed and request.golden_on_fail == "ask":
+            self.log.info("golden_on_fail is ask: golden_approval asks a person before the batch runs")
+            return GoldenGateResult(report=report, needs_approval=True).model_dump(mode="json")
+        check_gate(report)
+        return GoldenGateResult(report=report).model_dump(mode="json")
+
+    def _labelled(self, request: BatchRequest, spec: AgentSpec) -> GoldenReport:
         from airflow_provider_batchorch.agents.golden_evaluation import evaluate_agent  # the agent kinds
 
-        request = BatchRequest.model_validate(self.request)
-        if request.golden_sample is None:
-            self.log.info("No golden_sample: the batch goes on without a gate")
-            return GoldenGateResult().model_dump(mode="json")
         if not request.golden_sample.startswith("s3://"):  # never a file on the Airflow worker: conf is untrusted
             raise GoldenSampleError(f"golden_sample must be s3://bucket/key.csv, got {request.golden_sample!r}.",
                                     hint="Upload the labelled CSV to S3 (batchorch run uploads a local one).")
         text = s3_object_text(self.hook.s3, request.golden_sample)
-        report = evaluate_agent(AgentSpec.model_validate(self.agent), text, source=request.golden_sample,
-                                input_mapping=request.input_mapping, fields=request.output_fields or None,
-                                min_accuracy=request.golden_min_accuracy, timeout_seconds=request.timeout_seconds,
-                                concurrency=request.concurrency)
-        self.log.info("%s", report_text(report))
-        check_gate(report)
-        return GoldenGateResult(report=report).model_dump(mode="json")
+        return evaluate_agent(spec, text, source=request.golden_sample, input_mapping=request.input_mapping,
+                              fields=request.output_fields or None, min_accuracy=request.golden_min_accuracy,
+                              timeout_seconds=request.timeout_seconds, concurrency=request.concurrency)
+
+    def _judged(self, request: BatchRequest, spec: AgentSpec) -> GoldenReport:
+        from airflow_provider_batchorch.agents.golden_evaluation import judge_agent  # the agent kinds
+
+        # the trusted agents only: a judge from the conf's registry would be the conf bringing its own verdicts
+        judge = deployment_registry(self.hook, self.registry_files, self.registry_table).validate(request.golden_judge)
+        source = f"first {request.golden_judge_rows} rows of {request.csv_uri}"
+        with s3_text_reader(self.hook.s3, request.csv_uri) as lines:
+            sample = read_judge_sample(lines, spec, request.golden_judge_rows, source=source,
+                                       input_mapping=request.input_mapping)
+        return judge_agent(spec, judge, sample, fields=request.output_fields or None,
+                           min_accuracy=request.golden_min_accuracy, timeout_seconds=request.timeout_seconds,
+                           concurrency=request.concurrency)

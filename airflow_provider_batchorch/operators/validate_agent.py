@@ -85,9 +85,15 @@ class ValidateAgentOperator(AwsBaseOperator[BatchorchHook]):
         return estimate
 
     def resolve_registry(self) -> AgentRegistry:
-        from airflow_provider_batchorch.agents.registry_loader import assemble_registry  # the built-in agents
+        return deployment_registry(self.hook, self.registry_files, self.registry_table, requested=self.registry)
 
-        table = load_configured_registry_table(self.hook.dynamodb, self.registry_table,
-                                               self.hook.conn_config.extra_config)
-        return assemble_registry(self.registry, trust=RegistryTrust.from_env(registry_files=self.registry_files),
-                                 table=table, read_s3=lambda uri: s3_object_text(self.hook.s3, uri))
+
+def deployment_registry(hook: BatchorchHook, registry_files: Sequence[str], registry_table: str | None, *,
+                        requested: str | None = None) -> AgentRegistry:
+    """``assemble_registry`` as a task sees it: the configured files and table through ``hook``; ``requested`` (a
+    run conf's registry) is checked as untrusted. Without it: the trusted agents only (a golden_judge's registry)."""
+    from airflow_provider_batchorch.agents.registry_loader import assemble_registry  # the built-in agents
+
+    table = load_configured_registry_table(hook.dynamodb, registry_table, hook.conn_config.extra_config)
+    return assemble_registry(requested, trust=RegistryTrust.from_env(registry_files=registry_files),
+                             table=table, read_s3=lambda uri: s3_object_text(hook.s3, uri))

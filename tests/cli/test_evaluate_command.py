@@ -25,3 +25,23 @@ def test_evaluate_exits_0_at_or_above_the_threshold_and_prints_json(capsys):
     report = json.loads(capsys.readouterr().out)
     assert [(f["field"], f["correct"], f["scored"], f["passed"]) for f in report["fields"]] == [
         ("sentiment", 8, 10, True), ("polarity", 7, 7, True)]
+
+
+JUDGED = ["evaluate", "--agent", "sentiment-agent", "--registry", str(EXAMPLES / "registry.yaml"),
+          "--judge", "sentiment-judge", "--csv", str(EXAMPLES / "tickets.csv"), "--rows", "4", "--mapping", "text=body"]
+
+
+def test_evaluate_with_a_judge_scores_the_first_rows_of_the_input(capsys):
+    assert main([*JUDGED, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["rows"], report["agent_calls"], report["judge"], report["judge_calls"]) == (
+        4, 4, "sentiment-judge", 4)
+    assert report["source"].startswith("first 4 rows of ") and report["source"].endswith("tickets.csv")
+    assert [(f["field"], f["correct"], f["scored"]) for f in report["fields"]] == [("sentiment", 4, 4),
+                                                                                  ("polarity", 4, 4)]
+
+
+def test_a_field_the_judge_gives_no_verdict_on_fails(capsys):
+    assert main([*JUDGED, "--output-field", "positive_terms"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL positive_terms    0.0%  (0/4)" in out and "expected 'judge: no verdict'" in out

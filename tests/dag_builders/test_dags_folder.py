@@ -10,8 +10,8 @@ import pytest
 
 from airflow_provider_batchorch.local.airflow_home import PACKAGE_DAGS_FOLDER
 
-TASK_ORDER = ["analyze_csv", "validate_agent", "golden_gate", "configure_batch", "batch_api_job", "execute_batch",
-              "monitor_batch", "get_results"]
+TASK_ORDER = ["analyze_csv", "validate_agent", "golden_gate", "golden_approval", "configure_batch", "batch_api_job",
+              "execute_batch", "monitor_batch", "get_results"]
 
 
 @pytest.fixture(scope="module", params=[PACKAGE_DAGS_FOLDER], ids=["package"])
@@ -54,6 +54,9 @@ def test_params_give_a_trigger_form(dagbag):
         "transforms": None,
         "golden_sample": None,
         "golden_min_accuracy": 0.9,
+        "golden_judge": None,
+        "golden_judge_rows": 20,
+        "golden_on_fail": "stop",
     }
     assert not params.get_param("csv_uri").has_value  # required
     assert not params.get_param("agent").has_value  # required

@@ -8,6 +8,7 @@ import pytest
 
 from airflow_provider_batchorch.core.registry_trust import REGISTRY_FILES_ENV
 from tests.support.dag_runs import return_value, task_states
+from tests.support.golden_agents import sentiment_registry
 from tests.support.openai_stub_server import OpenAIStubServer, StubRequest, answer
 
 pytestmark = pytest.mark.e2e
@@ -16,19 +17,6 @@ TRUTH = {"love it": "positive", "broken on arrival": "negative", "it is a chair"
          "best purchase ever": "positive", "never again": "negative"}
 GOLDEN = "review,sentiment\n" + "".join(f"{text},{label}\n" for text, label in TRUTH.items())
 BATCH_ROWS = 12
-
-REGISTRY = """
-agents:
-  - name: good-sentiment
-    input_fields: [{{name: text, synonyms: [review]}}]
-    output_schema: &schema {{type: object, properties: {{sentiment: {{enum: [positive, neutral, negative]}}}},
-                            required: [sentiment]}}
-    invocation: {{kind: llm, model: good-model, base_url: "{base_url}", max_attempts: 1}}
-  - name: bad-sentiment
-    input_fields: [{{name: text, synonyms: [review]}}]
-    output_schema: *schema
-    invocation: {{kind: llm, model: bad-model, base_url: "{base_url}", max_attempts: 1}}
-"""
 
 
 def sentiment(request: StubRequest):
@@ -50,7 +38,7 @@ def test_a_good_agent_passes_the_gate_and_a_bad_one_stops_the_batch_after_the_sa
     batch_csv = "review\n" + "".join(f"batch review {i}\n" for i in range(BATCH_ROWS))
     with OpenAIStubServer(sentiment) as server:
         registry = tmp_path / "registry.yaml"
-        registry.write_text(REGISTRY.format(base_url=server.base_url))
+        registry.write_text(sentiment_registry(server.base_url))
         monkeypatch.setenv(REGISTRY_FILES_ENV, str(registry))
         golden_uri, csv_uri = upload_csv(GOLDEN, "golden.csv"), upload_csv(batch_csv)
 

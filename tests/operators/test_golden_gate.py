@@ -6,7 +6,7 @@ from unittest import mock
 
 import pytest
 
-from airflow_provider_batchorch.core.errors import GoldenSampleError
+from airflow_provider_batchorch.core.errors import GoldenSampleError, UnknownAgentError
 from airflow_provider_batchorch.operators.golden_gate import GoldenGateOperator
 
 CONTEXT = {"ti": mock.Mock(dag_id="d"), "run_id": "r"}
@@ -21,7 +21,7 @@ def gate(**request):
 
 
 def test_without_a_golden_sample_the_batch_goes_on():
-    assert gate() == {"report": None}
+    assert gate() == {"report": None, "needs_approval": False}
 
 
 def test_a_golden_sample_on_the_worker_disk_is_refused(tmp_path):
@@ -29,3 +29,11 @@ def test_a_golden_sample_on_the_worker_disk_is_refused(tmp_path):
     secret.write_text("text,sentiment\nthe worker's own file,positive\n")
     with pytest.raises(GoldenSampleError, match="golden_sample must be s3://"):
         gate(golden_sample=str(secret))
+
+
+def test_a_judge_that_only_the_conf_registry_brings_is_refused(aws_conn, tmp_path, upload_csv):
+    brought = tmp_path / "conf_registry.yaml"  # the run conf's registry: untrusted, never where a judge comes from
+    brought.write_text("agents:\n  - name: lenient-judge\n    input_fields: [inputs]\n"
+                       "    output_schema: {type: object}\n    invocation: {kind: llm, model: test}\n")
+    with pytest.raises(UnknownAgentError, match="lenient-judge"):
+        gate(csv_uri=upload_csv("text\nhi\n"), registry=str(brought), golden_judge="lenient-judge")

@@ -27,7 +27,7 @@ from airflow_provider_batchorch.core.row_processing import describe_failure
 DEFAULT_MIN_ACCURACY = 0.9
 
 
-async def _answers(spec: AgentSpec, call: AgentCall, sample: GoldenSample, timeout_seconds: float,
+async def answer_sample(spec: AgentSpec, call: AgentCall, sample: GoldenSample, timeout_seconds: float,
                    concurrency: int) -> list[dict[str, Any] | str]:
     """Per sample row: the schema-checked answer, or the row's error message."""
     validator = OutputValidator(spec.output_schema or {"type": "object"})
@@ -75,7 +75,7 @@ def score(agent: str, sample: GoldenSample, answers: list[dict[str, Any] | str],
 async def evaluate_golden(spec: AgentSpec, call: AgentCall, sample: GoldenSample, *,
                           min_accuracy: float = DEFAULT_MIN_ACCURACY, timeout_seconds: float = 60.0,
                           concurrency: int = 10, tolerance: Tolerance | None = None) -> GoldenReport:
-    answers = await _answers(spec, call, sample, timeout_seconds, max(1, concurrency))
+    answers = await answer_sample(spec, call, sample, timeout_seconds, max(1, concurrency))
     return score(spec.name, sample, answers, min_accuracy=min_accuracy, tolerance=tolerance)
 
 

@@ -30,6 +30,8 @@ class GoldenReport(BaseModel):
     agent_calls: int
     min_accuracy: float
     fields: list[FieldAccuracy]
+    judge: str | None = Field(None, description="The judge agent that scored the answers (no labels), if any")
+    judge_calls: int = 0
 
     @property
     def passed(self) -> bool:
@@ -41,8 +43,9 @@ class GoldenReport(BaseModel):
 
 def report_text(report: GoldenReport) -> str:
     verdict = "PASSED" if report.passed else "FAILED"
+    judged = f", judged by {report.judge}" if report.judge else ""
     lines = [f"Golden sample {report.source}: {verdict} for {report.agent} (threshold {report.min_accuracy:.0%} "
-             f"per field, {report.rows} rows, {report.rows_failed} failed)"]
+             f"per field, {report.rows} rows, {report.rows_failed} failed{judged})"]
     width = max(len(field.field) for field in report.fields)
     for field in report.fields:
         mark = "ok  " if field.passed else "FAIL"
