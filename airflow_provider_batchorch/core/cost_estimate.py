@@ -84,6 +84,8 @@ class CostEstimate(BaseModel):
     cost_usd_by_mode: dict[str, float | None] = Field(
         default_factory=dict, description="realtime and batch_api; batch_api None when no batch API is known")
     basis: str = Field("", description="How the number was reached, for the approval message")
+    cost_usd_max: float | None = Field(None, description="A cascade whose escalation rate is unknown: the cost if "
+                                       "every row escalates (cost_usd: if none does); core/cascade_estimate.py")
 
     @property
     def total_tokens(self) -> int:
@@ -243,8 +245,9 @@ def approval_reasons(estimate: CostEstimate, thresholds: ApprovalThresholds) -> 
     reasons = []
     if estimate.rows > thresholds.max_rows:
         reasons.append(f"{estimate.rows:,} rows is more than {thresholds.max_rows:,}")
-    if estimate.cost_usd is not None and estimate.cost_usd > thresholds.max_cost_usd:
-        reasons.append(f"the estimated cost ${estimate.cost_usd:,.2f} is more than ${thresholds.max_cost_usd:,.2f}")
+    highest = estimate.cost_usd_max if estimate.cost_usd_max is not None else estimate.cost_usd
+    if highest is not None and highest > thresholds.max_cost_usd:
+        reasons.append(f"the estimated cost ${highest:,.2f} is more than ${thresholds.max_cost_usd:,.2f}")
     if estimate.cost_usd is None and estimate.model is not None:
         reasons.append(f"the cost is unknown ({estimate.basis})")
     return reasons
@@ -260,6 +263,8 @@ def format_usd(cost: float | None) -> str:
 def describe_estimate(estimate: CostEstimate) -> str:
     """``500 rows with A, estimated cost $0.96 in batch_api mode, $1.91 in realtime (~775 input + ...)``."""
     text = f"{estimate.rows:,} rows with {estimate.agent}, estimated cost {format_usd(estimate.cost_usd)}"
+    if estimate.cost_usd_max is not None:
+        text += f" to {format_usd(estimate.cost_usd_max)}"
     if estimate.model is not None:  # an LLM: both modes
         text += f" in {estimate.execution_mode} mode" + "".join(
             f", {format_usd(cost)} in {mode}" for mode, cost in estimate.cost_usd_by_mode.items()

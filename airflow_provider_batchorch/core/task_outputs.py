@@ -64,6 +64,8 @@ class GoldenGateResult(BaseModel):
 
     report: GoldenReport | None = None
     needs_approval: bool = Field(False, description="Below the threshold with golden_on_fail: ask")
+    cost_estimate: CostEstimate | None = Field(None, description="validate_agent's, or for a cascade agent with a "
+                                               "sample: priced at the sample's escalation rate")
 
 
 class ConfigureResult(BaseModel):
@@ -101,6 +103,7 @@ ExecuteResult = str  # ``execute_batch`` returns the execution ARN
 TASK_OUTPUTS: dict[str, type[BaseModel] | type] = {
     ANALYZE_CSV: AnalyzeResult,
     VALIDATE_AGENT: ValidateResult,
+    GOLDEN_GATE: GoldenGateResult,
     CONFIGURE_BATCH: ConfigureResult,
     EXECUTE_BATCH: str,
     GET_RESULTS: BatchSummary,

@@ -119,6 +119,8 @@ def add_batch_pipeline_tasks(
         agent=output_of(validate, "agent"),
         registry_files=options.registry_files,
         registry_table=options.registry_table,
+        analysis=output_of(analyze),
+        cost_estimate=output_of(validate, "cost_estimate"),
         **aws,
     )
     golden_approval = GoldenApprovalOperator(  # golden_on_fail: ask -- a person decides on the failed report
@@ -132,7 +134,7 @@ def add_batch_pipeline_tasks(
         agent=output_of(validate, "agent"),
         batch_id=output_of(analyze, "batch_id"),
         prefix_uri=output_of(analyze, "prefix_uri"),
-        cost_estimate=output_of(validate, "cost_estimate"),
+        cost_estimate=output_of(gate, "cost_estimate"),  # validate_agent's, or at the sample's escalation rate
         **aws,
     )
     batch_api = BatchApiJobOperator(

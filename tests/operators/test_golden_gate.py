@@ -21,7 +21,7 @@ def gate(**request):
 
 
 def test_without_a_golden_sample_the_batch_goes_on():
-    assert gate() == {"report": None, "needs_approval": False}
+    assert gate() == {"report": None, "needs_approval": False, "cost_estimate": None}
 
 
 def test_a_golden_sample_on_the_worker_disk_is_refused(tmp_path):
@@ -37,3 +37,32 @@ def test_a_judge_that_only_the_conf_registry_brings_is_refused(aws_conn, tmp_pat
                        "    output_schema: {type: object}\n    invocation: {kind: llm, model: test}\n")
     with pytest.raises(UnknownAgentError, match="lenient-judge"):
         gate(csv_uri=upload_csv("text\nhi\n"), registry=str(brought), golden_judge="lenient-judge")
+
+
+def test_a_cascade_is_priced_again_at_the_rate_its_golden_sample_escalated(aws_conn, upload_csv):
+    from airflow_provider_batchorch.core.agent_spec import AgentSpec
+    from airflow_provider_batchorch.core.batch_estimate import estimate_batch
+    from airflow_provider_batchorch.core.models import BatchRequest, CsvProfile
+
+    schema = {"type": "object", "properties": {"sentiment": {"type": "string"}, "confidence_score": {"type": "number"}}}
+    quick = {"kind": "python", "callable": "airflow_provider_batchorch.builtin_agents.examples:quick_sentiment"}
+    careful = AgentSpec(name="careful", input_fields=[{"name": "text"}], output_schema=schema, invocation=quick)
+    cheap = AgentSpec(name="quick", input_fields=[{"name": "text"}], output_schema=schema, invocation=quick,
+                      escalate_to="careful", escalate_when={"confidence_below": 0.6}).model_copy(
+                          update={"escalation_agent": careful})
+    # quick_sentiment: two terms of one tone -> 0.9 (kept), one term alone -> 0.5 (escalated)
+    golden = upload_csv("text,sentiment\ngreat and excellent,Positive\ngreat,Positive\nterrible,Negative\n"
+                        "awful and terrible,Negative\n", "golden.csv")
+    request = BatchRequest(csv_uri="s3://b/in.csv", agent="quick", golden_sample=golden, golden_min_accuracy=0)
+    profile = CsvProfile(uri="s3://b/in.csv", size_bytes=10, columns=["text"], data_types={"text": "string"},
+                         row_count=1000, header_end=5, chunk_rows=100)
+    ranged = estimate_batch(request, profile, cheap)
+    result = GoldenGateOperator(
+        task_id="golden_gate", request=request.model_dump(mode="json"), agent=cheap.model_dump(mode="json"),
+        analysis={"request": request.model_dump(mode="json"), "profile": profile.model_dump(mode="json"),
+                  "profile_uri": "s3://b/p.json", "batch_id": "b", "prefix_uri": "s3://b/"},
+        cost_estimate=ranged.model_dump(mode="json")).execute(CONTEXT)
+    assert result["report"]["rows_escalated"] == 2
+    assert "escalation rate unknown" in ranged.basis
+    assert "plus 50% of rows escalated to careful" in result["cost_estimate"]["basis"]
+    assert result["cost_estimate"]["cost_usd_max"] is None

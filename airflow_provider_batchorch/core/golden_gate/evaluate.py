@@ -47,6 +47,18 @@ async def answer_sample(spec: AgentSpec, call: AgentCall, sample: GoldenSample, 
     return list(await asyncio.gather(*(one(row) for row in sample.rows)))
 
 
+class EscalationCount:
+    """``call`` that counts the rows its cascade escalated (``GoldenReport.rows_escalated``: a cascade's rate)."""
+
+    def __init__(self, call: AgentCall) -> None:
+        self.call, self.rows = call, 0
+
+    async def __call__(self, inputs: dict[str, Any]) -> Any:
+        result = await self.call(inputs)
+        self.rows += bool(getattr(result.cascade, "escalated", False))
+        return result
+
+
 def score(agent: str, sample: GoldenSample, answers: list[dict[str, Any] | str], *, min_accuracy: float,
           tolerance: Tolerance | None = None) -> GoldenReport:
     fields = []
@@ -75,8 +87,10 @@ def score(agent: str, sample: GoldenSample, answers: list[dict[str, Any] | str],
 async def evaluate_golden(spec: AgentSpec, call: AgentCall, sample: GoldenSample, *,
                           min_accuracy: float = DEFAULT_MIN_ACCURACY, timeout_seconds: float = 60.0,
                           concurrency: int = 10, tolerance: Tolerance | None = None) -> GoldenReport:
-    answers = await answer_sample(spec, call, sample, timeout_seconds, max(1, concurrency))
-    return score(spec.name, sample, answers, min_accuracy=min_accuracy, tolerance=tolerance)
+    counted = EscalationCount(call)
+    answers = await answer_sample(spec, counted, sample, timeout_seconds, max(1, concurrency))
+    report = score(spec.name, sample, answers, min_accuracy=min_accuracy, tolerance=tolerance)
+    return report.model_copy(update={"rows_escalated": counted.rows})
 
 
 def check_gate(report: GoldenReport) -> GoldenReport:

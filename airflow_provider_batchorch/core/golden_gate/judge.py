@@ -30,7 +30,7 @@ from airflow_provider_batchorch.core.agent_call import AgentCall
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
 from airflow_provider_batchorch.core.csv.output import format_cell
 from airflow_provider_batchorch.core.errors import GoldenSampleError
-from airflow_provider_batchorch.core.golden_gate.evaluate import DEFAULT_MIN_ACCURACY, answer_sample
+from airflow_provider_batchorch.core.golden_gate.evaluate import DEFAULT_MIN_ACCURACY, EscalationCount, answer_sample
 from airflow_provider_batchorch.core.golden_gate.report import MAX_MISMATCHES, FieldAccuracy, GoldenReport, Mismatch
 from airflow_provider_batchorch.core.golden_gate.sample import GoldenSample
 from airflow_provider_batchorch.core.mapping import build_agent_inputs, map_inputs
@@ -131,6 +131,8 @@ async def evaluate_judged(spec: AgentSpec, call: AgentCall, judge_spec: AgentSpe
     """The agent answers ``sample``'s rows, the judge scores each answer: the per-field report."""
     fields = list(fields or judged_fields(spec, judge_spec))
     concurrency = max(1, concurrency)
-    answers = await answer_sample(spec, call, sample, timeout_seconds, concurrency)
+    counted = EscalationCount(call)
+    answers = await answer_sample(spec, counted, sample, timeout_seconds, concurrency)
     judged = await _judgements(judge, spec, sample, answers, fields, timeout_seconds, concurrency)
-    return score_judged(spec.name, judge_spec.name, sample, answers, judged, fields, min_accuracy=min_accuracy)
+    report = score_judged(spec.name, judge_spec.name, sample, answers, judged, fields, min_accuracy=min_accuracy)
+    return report.model_copy(update={"rows_escalated": counted.rows})

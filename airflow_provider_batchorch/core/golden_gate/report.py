@@ -32,6 +32,11 @@ class GoldenReport(BaseModel):
     fields: list[FieldAccuracy]
     judge: str | None = Field(None, description="The judge agent that scored the answers (no labels), if any")
     judge_calls: int = 0
+    rows_escalated: int = Field(0, description="Rows the agent's cascade escalated (its rate for the estimate)")
+
+    @property
+    def escalation_rate(self) -> float:
+        return self.rows_escalated / self.rows if self.rows else 0.0
 
     @property
     def passed(self) -> bool:
@@ -43,7 +48,8 @@ class GoldenReport(BaseModel):
 
 def report_text(report: GoldenReport) -> str:
     verdict = "PASSED" if report.passed else "FAILED"
-    judged = f", judged by {report.judge}" if report.judge else ""
+    judged = f", {report.rows_escalated} escalated" if report.rows_escalated else ""
+    judged += f", judged by {report.judge}" if report.judge else ""
     lines = [f"Golden sample {report.source}: {verdict} for {report.agent} (threshold {report.min_accuracy:.0%} "
              f"per field, {report.rows} rows, {report.rows_failed} failed{judged})"]
     width = max(len(field.field) for field in report.fields)
