@@ -40,6 +40,7 @@ def get_provider_info() -> dict:
                     f"{_PACKAGE}.operators.stage_input",
                     f"{_PACKAGE}.operators.plan_csv_runs",
                     f"{_PACKAGE}.operators.golden_gate",
+                    f"{_PACKAGE}.operators.golden_approval",
                     f"{_PACKAGE}.operators.batch_api_job",
                     f"{_PACKAGE}.operators.start_stream",
                     f"{_PACKAGE}.operators.monitor_stream",

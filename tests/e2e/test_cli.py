@@ -104,7 +104,7 @@ def test_registry_put_then_list_and_show_from_the_table(embedded_aws):
     endpoint = ["--endpoint-url", embedded_aws.endpoint_url, "--region", "us-east-1"]
     put = batchorch("registry", "put", "--file", "examples/registry.yaml", "--table", "CliRegistry", *endpoint)
     assert put.returncode == 0, put.stderr[-2000:]
-    assert "stored 2 agents" in put.stdout
+    assert "stored 3 agents" in put.stdout
     listed = batchorch("registry", "list", "--table", "CliRegistry", *endpoint)
     assert "sentiment-agent" in listed.stdout and "company-enrichment-agent" in listed.stdout
     shown = batchorch("registry", "show", "company-chat-agent", "--table", "CliRegistry", *endpoint)

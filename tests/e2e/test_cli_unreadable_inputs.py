@@ -76,7 +76,7 @@ def test_registry_import_writes_the_file_to_the_table_the_env_names(embedded_aws
     env = {**os.environ, "BATCHORCH_REGISTRY_TABLE": table}
     imported = batchorch("registry", "import", "examples/registry.yaml", *endpoint, env=env)
     assert imported.returncode == 0, imported.stderr[-2000:]
-    assert f"stored 2 agents in {table}" in imported.stdout
+    assert f"stored 3 agents in {table}" in imported.stdout
     shown = batchorch("registry", "show", "company-chat-agent", *endpoint, env=env)  # only the file has it
     assert shown.returncode == 0, shown.stderr[-2000:]
     assert json.loads(shown.stdout)["agent"] == "company-chat-agent"
