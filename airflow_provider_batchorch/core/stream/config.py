@@ -14,6 +14,7 @@ from airflow_provider_batchorch.core.agent_spec import AgentSpec
 from airflow_provider_batchorch.core.mapping import map_inputs, select_output_fields
 from airflow_provider_batchorch.core.models import BatchConfig
 from airflow_provider_batchorch.core.s3_uri import parse_s3_uri
+from airflow_provider_batchorch.core.transforms.row_transforms import plan_transforms
 
 MESSAGE_ID_COLUMN = "_message_id"
 STREAM_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
@@ -110,10 +111,14 @@ class StreamConfig(BaseModel):
 
 
 def build_stream_config(request: StreamRequest, agent: AgentSpec, places: StreamPlaces) -> StreamConfig:
-    """Validate the request against the agent (mapping, output fields) as a batch's is; raises the same errors."""
+    """Validate the request against the agent (transforms, mapping, output fields) as a batch's is; raises the
+    same errors. The registry entry's transforms are planned as a batch's (``plan_transforms``): the header has
+    their output names, their filter is checked against the stream's columns."""
     columns = request.columns or [field.name for field in agent.input_fields]
-    mapping = map_inputs(agent, columns, request.input_mapping)
-    output_fields = select_output_fields(agent, request.output_fields)
+    transforms = plan_transforms(agent, None, [MESSAGE_ID_COLUMN, *columns], request.output_fields or ())
+    agent = transforms.agent
+    mapping = map_inputs(agent, transforms.row_columns, request.input_mapping)
+    output_fields = transforms.output_fields or select_output_fields(agent, request.output_fields)
     batch = BatchConfig(
         batch_id=f"stream-{places.stream_id}",
         csv_uri=places.source_queue,

@@ -7,11 +7,18 @@ import json
 
 import pytest
 
-from airflow_provider_batchorch.core.errors import MissingRequiredFieldError, UnknownOutputFieldError
+from airflow_provider_batchorch.agents.kinds import build_agent_call
+from airflow_provider_batchorch.core.errors import (
+    MissingRequiredFieldError,
+    TransformRuleError,
+    UnknownOutputFieldError,
+)
 from airflow_provider_batchorch.core.stream.config import MESSAGE_ID_COLUMN, StreamPlaces, StreamRequest, build_stream_config
 from airflow_provider_batchorch.core.stream.messages import parse_message
 from airflow_provider_batchorch.core.stream.micro_batch import MicroBatcher
 from airflow_provider_batchorch.core.stream.parts import AnsweredRow, RollingPart, part_uri
+from airflow_provider_batchorch.core.row_processing import RowProcessor
+from airflow_provider_batchorch.core.transforms.rules import TransformRules
 from airflow_provider_batchorch.core.stream.stats import (
     StopRule, StreamStats, StreamWatch, WorkerStreamStats, combine, percentile, stats_line)
 from tests.support import agents
@@ -113,3 +120,18 @@ def test_the_request_is_checked_against_the_agent_before_any_row_runs():
         StreamRequest(agent="a", columns=["_message_id"])
     with pytest.raises(ValueError):
         StreamRequest(agent="a", source_queue="someone-elses-queue")  # places are not the request's
+
+
+def test_the_registry_entrys_transforms_are_planned_as_a_batchs():
+    places = StreamPlaces(output_uri="s3://b/streams/x")
+    rules = {"output": {"derived": [{"into": "shout", "template": "{upper}!"}], "keep": ["shout", "upper"],
+                        "rename": {"upper": "capitals"}}}
+    agent = agents.spec().model_copy(update={"transforms": TransformRules.model_validate(rules)})
+    config = build_stream_config(StreamRequest(agent="test-echo-agent"), agent, places)
+    assert config.batch.output_columns[:4] == [MESSAGE_ID_COLUMN, "text", "shout", "capitals"]
+    outcome = asyncio.run(RowProcessor(config.batch, build_agent_call(config.batch.agent)).process_chunk(
+        [{MESSAGE_ID_COLUMN: "m1", "text": "hi"}]))
+    assert outcome.rows[0][:4] == ["m1", "hi", "HI!", "HI"]  # cells under the header's names, none empty
+    filtered = agents.spec().model_copy(update={"transforms": TransformRules(filter="body != ''")})
+    with pytest.raises(TransformRuleError, match="body"):  # the filter is checked against the stream's columns
+        build_stream_config(StreamRequest(agent="test-echo-agent"), filtered, places)
