@@ -10,7 +10,11 @@
 
 Templates and expressions are text for a sandboxed engine (``core.transforms.engine``), never code. They are
 parsed and checked against the CSV's columns and the agent's fields before any row runs
-(``core.transforms.validation``).
+(``core.transforms.row_transforms.plan_transforms`` with the checks in ``input_rules``, ``prompt_template``,
+``row_filter``, ``output_rules`` and ``names``).
+
+A registry entry's rules are defaults, not policy: a conf may extend or override them, and with
+``replace_defaults`` (what a batch retry sets, so its input steps run once) drop them (docs/security.md).
 """
 
 from __future__ import annotations

@@ -41,3 +41,33 @@ def test_ordinary_filters_and_methods_still_work():
     expression = "upper.replace('A', 'a') ~ upper | lower | truncate(9) ~ 2 ** 10 ~ 'ab' * 2"
     config = configure(["text"], {"output": {"derived": [{"into": "x", "expression": expression}]}})
     assert run_rows(config, [{"text": "abc"}])[1][0]["x"] == "aBCabc1024abab"
+
+
+@pytest.mark.parametrize("expression", [
+    "(['a' * 100000] * 100000) | length",
+    "(['a' * 1000] * 1000) | join | length",
+    "('a' * 1000) | replace('a', 'b' * 1000) | length",
+    "('a' * 1000).replace('a', 'b' * 1000) | length",
+    "''.join(['a' * 1000] * 1000) | length",
+    "('\\n' * 50000) | indent(100000) | length",
+    "('\\t' * 50000).expandtabs(100000) | length",
+    "(['a' * 100000] + ['a' * 100000]) | length",
+])
+def test_a_text_amplifier_fails_its_row_before_it_grows(expression):
+    config = configure(["text"], {"output": {"derived": [{"into": "x", "expression": expression}]}})
+    record = run_rows(config, [{"text": "ab"}])[1][0]
+    assert (record["_status"], record["_error_code"]) == ("FAILED", "TRANSFORM_FAILED"), record
+    assert "SizeLimitError" in record["_error_message"]
+
+
+def test_lipsum_is_no_global_so_a_rule_using_it_is_refused_when_the_conf_is_read():
+    with pytest.raises(TransformRuleError) as caught:
+        configure(["text"], {"output": {"derived": [{"into": "x", "expression": "lipsum(100000) | length"}]}})
+    assert "'lipsum'" in str(caught.value)
+
+
+def test_growing_filters_and_methods_within_the_limit_still_work():
+    expression = ("(['ab'] * 3) | join('-') ~ '|' ~ 'a.b'.replace('.', '::') ~ '|' ~ ('x' | center(5)) ~ '|' ~ "
+                  "', '.join(['a', 'b']) ~ '|' ~ ([1] + [2]) | length")
+    config = configure(["text"], {"output": {"derived": [{"into": "x", "expression": expression}]}})
+    assert run_rows(config, [{"text": "abc"}])[1][0]["x"] == "ab-ab-ab|a::b|  x  |a, b|2"
