@@ -7,8 +7,9 @@
   ``{% call %}`` (loops and recursion), no ``%`` string formatting, ``format`` filter, ``str.format`` or
   ``lipsum``, no power (``**``) past a size, no filter or method given a number over ``MAX_RENDERED``, and no
   value past ``MAX_RENDERED`` characters made by ``*`` or ``+``, passed to a filter or method, or made by a
-  growing one (``join``, ``replace``, ``indent``, ``center``/``ljust``/``rjust``/``zfill``, ``expandtabs``:
-  their result's size is worked out from the arguments before they run); every rendered text is capped too.
+  growing one (``join``, ``replace``, ``indent``, ``center``/``ljust``/``rjust``/``zfill``, ``expandtabs``,
+  ``translate``: their result's size is worked out from the arguments before they run); every rendered text is
+  capped too.
 
 The ``row`` variable holds every value by name. A column (or input step) named ``row`` is shadowed by it in jinja:
 ``{{ row }}`` is the dict, so read that column as ``{{ row["row"] }}`` (or ``{row}`` in a ``format`` template).
@@ -119,6 +120,7 @@ _METHOD_SIZES: dict[str, Callable[..., int]] = {
     "replace": _replaced_size,
     "center": _padded_size, "ljust": _padded_size, "rjust": _padded_size, "zfill": _padded_size,
     "expandtabs": _tabs_size,
+    "translate": lambda text, table: len(text) * max([1, *(_size(v) for v in getattr(table, "values", list)())]),
 }
 
 

@@ -56,6 +56,7 @@ def test_ordinary_filters_and_methods_still_work():
     "('\\n' * 50000) | indent(100000) | length",
     "('\\t' * 50000).expandtabs(100000) | length",
     "(['a' * 100000] + ['a' * 100000]) | length",
+    "('a' * 50000).translate({97: 'b' * 50000}) | length",
 ])
 def test_a_text_amplifier_fails_its_row_before_it_grows(expression):
     assert "SizeLimitError" in _failed_row_message(expression)
