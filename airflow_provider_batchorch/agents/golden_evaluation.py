@@ -18,7 +18,8 @@ from airflow_provider_batchorch.core.golden_gate.sample import GoldenSample
 def evaluate_agent(spec: AgentSpec, text: str, *, source: str, **options: Any) -> GoldenReport:
     """The per-field report of ``spec`` on the golden CSV ``text``; ``options``: ``run_golden_sample``'s."""
     try:
-        return run_golden_sample(spec, compose_agent_call(spec, build_agent_call), text, source=source, **options)
+        return run_golden_sample(spec, lambda effective: compose_agent_call(effective, build_agent_call), text,
+                                 source=source, **options)
     finally:
         close_agent_process_pools()
 
@@ -26,6 +27,7 @@ def evaluate_agent(spec: AgentSpec, text: str, *, source: str, **options: Any) -
 def judge_agent(spec: AgentSpec, judge: AgentSpec, sample: GoldenSample, **options: Any) -> GoldenReport:
     """The per-field report of ``spec`` on ``sample`` (the first rows of the input) as the trusted ``judge`` scores
     it; ``options``: ``evaluate_judged``'s."""
+    spec = sample.agent or spec  # with the batch's transforms (core/golden_gate/sample_transforms.py)
     try:
         return asyncio.run(evaluate_judged(spec, compose_agent_call(spec, build_agent_call), judge,
                                            build_agent_call(judge), sample, **options))

@@ -12,12 +12,12 @@ from airflow_provider_batchorch.core.s3_uri import parse_s3_uri
 
 
 @contextlib.contextmanager
-def s3_text_reader(s3, uri: str) -> Iterator[TextIO]:
-    """The object as UTF-8 text (a BOM skipped), universal newlines off as the csv module wants."""
+def s3_text_reader(s3, uri: str, encoding: str = "utf-8-sig") -> Iterator[TextIO]:
+    """The object as text (default UTF-8, a BOM skipped), universal newlines off as the csv module wants."""
     bucket, key = parse_s3_uri(uri)
     body = s3.get_object(Bucket=bucket, Key=key)["Body"]
     with contextlib.closing(body):
-        yield io.TextIOWrapper(body, encoding="utf-8-sig", newline="")
+        yield io.TextIOWrapper(body, encoding=encoding, newline="")
 
 
 @contextlib.contextmanager

@@ -14,7 +14,7 @@ from airflow_provider_batchorch.core.batch_estimate import estimate_batch
 from airflow_provider_batchorch.core.cost_estimate import CostEstimate, describe_estimate
 from airflow_provider_batchorch.core.errors import GoldenSampleError
 from airflow_provider_batchorch.core.golden_gate.evaluate import check_gate
-from airflow_provider_batchorch.core.golden_gate.judge import read_judge_sample
+from airflow_provider_batchorch.core.golden_gate.judge import csv_text_encoding, read_judge_sample
 from airflow_provider_batchorch.core.golden_gate.report import GoldenReport, report_text
 from airflow_provider_batchorch.core.models import BatchRequest
 from airflow_provider_batchorch.core.task_outputs import AnalyzeResult, GoldenGateResult
@@ -93,7 +93,8 @@ class GoldenGateOperator(AwsBaseOperator[BatchorchHook]):
         text = s3_object_text(self.hook.s3, request.golden_sample)
         return evaluate_agent(spec, text, source=request.golden_sample, input_mapping=request.input_mapping,
                               fields=request.output_fields or None, min_accuracy=request.golden_min_accuracy,
-                              timeout_seconds=request.timeout_seconds, concurrency=request.concurrency)
+                              timeout_seconds=request.timeout_seconds, concurrency=request.concurrency,
+                              transforms=request.transforms)
 
     def _judged(self, request: BatchRequest, spec: AgentSpec) -> GoldenReport:
         from airflow_provider_batchorch.agents.golden_evaluation import judge_agent  # the agent kinds
@@ -101,9 +102,12 @@ class GoldenGateOperator(AwsBaseOperator[BatchorchHook]):
         # the trusted agents only: a judge from the conf's registry would be the conf bringing its own verdicts
         judge = deployment_registry(self.hook, self.registry_files, self.registry_table).validate(request.golden_judge)
         source = f"first {request.golden_judge_rows} rows of {request.csv_uri}"
-        with s3_text_reader(self.hook.s3, request.csv_uri) as lines:
+        # the CSV as analyze_csv found it (encoding, delimiter, quote char), the batch's transforms on its rows
+        profile = AnalyzeResult.model_validate(self.analysis).profile if self.analysis else None
+        with s3_text_reader(self.hook.s3, request.csv_uri, csv_text_encoding(profile)) as lines:
             sample = read_judge_sample(lines, spec, request.golden_judge_rows, source=source,
-                                       input_mapping=request.input_mapping)
+                                       input_mapping=request.input_mapping, profile=profile,
+                                       transforms=request.transforms)
         return judge_agent(spec, judge, sample, fields=request.output_fields or None,
                            min_accuracy=request.golden_min_accuracy, timeout_seconds=request.timeout_seconds,
                            concurrency=request.concurrency)

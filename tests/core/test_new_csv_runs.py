@@ -32,3 +32,14 @@ def test_events_of_the_amazon_sqs_trigger_use_the_event_time():
     csvs = landed_csvs_from_asset_events([(T0, {"payload": {"message_batch": [{"Body": body}]}}),
                                           (T0, {"payload": {"csv_uris": ["s3://b/j.csv"]}})])
     assert [(csv.uri, csv.last_modified) for csv in csvs] == [("s3://b/j.csv", T0), ("s3://b/k.csv", T0)]
+
+
+def test_several_csvs_with_one_fixed_output_uri_each_write_their_own():
+    csvs = [LandedCsv(uri="s3://b/in/jan.csv", last_modified=T0), LandedCsv(uri="s3://b/in/feb.csv", last_modified=T0),
+            LandedCsv(uri="s3://b/other/jan.csv", last_modified=T0)]
+    request = {"agent": "x", "csv_uri": "s3://b/default.csv", "output_uri": "s3://b/out/result.csv"}
+    outputs = [run.conf["output_uri"] for run in plan_csv_runs(csvs, request, now=T0)]
+    assert outputs[0] == "s3://b/out/result__feb.csv" and len(set(outputs)) == 3
+    assert all(uri.startswith("s3://b/out/result__jan__") and uri.endswith(".csv") for uri in outputs[1:])
+    alone = plan_csv_runs(csvs[:1], request, now=T0)
+    assert alone[0].conf["output_uri"] == "s3://b/out/result.csv"  # one CSV: the output_uri as given

@@ -10,6 +10,7 @@ report in ``details``) unless every field passes.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from airflow_provider_batchorch.core.agent_call import AgentCall
@@ -23,20 +24,25 @@ from airflow_provider_batchorch.core.mapping import build_agent_inputs
 from airflow_provider_batchorch.core.output_validation import OutputValidator
 from airflow_provider_batchorch.core.row_deadline import ROW_DEADLINE, RowDeadline
 from airflow_provider_batchorch.core.row_processing import describe_failure
+from airflow_provider_batchorch.core.transforms.row_transforms import RowTransforms
+from airflow_provider_batchorch.core.transforms.rules import TransformRules
 
 DEFAULT_MIN_ACCURACY = 0.9
 
 
 async def answer_sample(spec: AgentSpec, call: AgentCall, sample: GoldenSample, timeout_seconds: float,
                    concurrency: int) -> list[dict[str, Any] | str]:
-    """Per sample row: the schema-checked answer, or the row's error message."""
+    """Per sample row: the schema-checked answer, or the row's error message. ``spec``: the sample's effective
+    agent; its input rules build each row's inputs as in the batch (a rule failing on a row fails the row)."""
     validator = OutputValidator(spec.output_schema or {"type": "object"})
+    rules = RowTransforms(spec, sample.columns)
     gate = asyncio.Semaphore(concurrency)
 
     async def one(row: dict[str, str]) -> dict[str, Any] | str:
         async with gate:
             try:
-                inputs = build_agent_inputs(row, sample.input_mapping, spec)
+                rules.skips(row)  # a filter failing on the row fails it, as in the batch
+                inputs = build_agent_inputs(rules.input_row(row), sample.input_mapping, spec)
                 deadline = RowDeadline(timeout_seconds)
                 ROW_DEADLINE.set(deadline)
                 result = await deadline.run(call(inputs))
@@ -106,11 +112,15 @@ def check_gate(report: GoldenReport) -> GoldenReport:
         details={"report": report.model_dump(mode="json")})
 
 
-def run_golden_sample(spec: AgentSpec, call: AgentCall, text: str, *, source: str,
+def run_golden_sample(spec: AgentSpec, compose: Callable[[AgentSpec], AgentCall], text: str, *, source: str,
                       input_mapping: dict[str, str] | None = None, fields: list[str] | None = None,
                       min_accuracy: float = DEFAULT_MIN_ACCURACY, timeout_seconds: float = 60.0,
-                      concurrency: int = 10, tolerance: Tolerance | None = None) -> GoldenReport:
-    """``read_golden_sample`` + ``evaluate_golden`` on a fresh event loop (a task, the CLI)."""
-    sample = read_golden_sample(text, spec, source=source, input_mapping=input_mapping, fields=fields)
-    return asyncio.run(evaluate_golden(spec, call, sample, min_accuracy=min_accuracy, timeout_seconds=timeout_seconds,
+                      concurrency: int = 10, tolerance: Tolerance | None = None,
+                      transforms: TransformRules | None = None) -> GoldenReport:
+    """``read_golden_sample`` + ``evaluate_golden`` on a fresh event loop (a task, the CLI): ``compose`` builds
+    the call of the sample's effective agent (the batch's ``transforms`` on it, ``sample_transforms``)."""
+    sample = read_golden_sample(text, spec, source=source, input_mapping=input_mapping, fields=fields,
+                                transforms=transforms)
+    effective = sample.agent or spec
+    return asyncio.run(evaluate_golden(effective, compose(effective), sample, min_accuracy=min_accuracy, timeout_seconds=timeout_seconds,
                                        concurrency=concurrency, tolerance=tolerance))

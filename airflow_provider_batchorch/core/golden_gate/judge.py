@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import itertools
 import math
 from collections.abc import Iterable
 from typing import Any
@@ -33,9 +34,13 @@ from airflow_provider_batchorch.core.errors import GoldenSampleError
 from airflow_provider_batchorch.core.golden_gate.evaluate import DEFAULT_MIN_ACCURACY, EscalationCount, answer_sample
 from airflow_provider_batchorch.core.golden_gate.report import MAX_MISMATCHES, FieldAccuracy, GoldenReport, Mismatch
 from airflow_provider_batchorch.core.golden_gate.sample import GoldenSample
-from airflow_provider_batchorch.core.mapping import build_agent_inputs, map_inputs
+from airflow_provider_batchorch.core.golden_gate.sample_transforms import SamplePlan
+from airflow_provider_batchorch.core.mapping import build_agent_inputs
+from airflow_provider_batchorch.core.models import CsvProfile
 from airflow_provider_batchorch.core.row_deadline import ROW_DEADLINE, RowDeadline
 from airflow_provider_batchorch.core.row_processing import describe_failure
+from airflow_provider_batchorch.core.transforms.row_transforms import RowTransforms
+from airflow_provider_batchorch.core.transforms.rules import TransformRules
 
 JUDGE_PASS_SCORE = 0.5
 
@@ -46,18 +51,33 @@ class Verdict(BaseModel):
 
 
 def read_judge_sample(lines: Iterable[str], agent: AgentSpec, rows: int, *, source: str,
-                      input_mapping: dict[str, str] | None = None) -> GoldenSample:
-    """The first ``rows`` rows of the batch CSV (``lines``, read no further) as a sample without labels."""
-    reader = csv.DictReader(lines)
-    mapping = map_inputs(agent, list(reader.fieldnames or []), input_mapping)
+                      input_mapping: dict[str, str] | None = None, profile: CsvProfile | None = None,
+                      transforms: TransformRules | None = None) -> GoldenSample:
+    """The first ``rows`` rows of the batch CSV (``lines``, read no further) that the batch's row filter selects,
+    as a sample without labels. ``profile``: ``analyze_csv``'s, whose delimiter and quote character the rows are
+    read with, as the workers read them (decode ``lines`` with ``csv_text_encoding(profile)``); without one, a
+    comma CSV. ``transforms``: the conf's, planned as for the batch (``sample_transforms``)."""
+    dialect = {"delimiter": profile.delimiter, "quotechar": profile.quotechar} if profile else {}
+    records = csv.reader(lines, strict=False, **dialect)
+    header = next(records, None) or []
+    columns = profile.columns if profile else header
+    plan = SamplePlan(agent, columns, transforms, input_mapping)
     sample: list[dict[str, str]] = []
-    for row in reader:
-        sample.append({key: value or "" for key, value in row.items() if key is not None})
+    for row in plan.selected(dict(itertools.zip_longest(columns, record[:len(columns)], fillvalue=""))
+                              for record in records if record):
+        sample.append(row)
         if len(sample) >= rows:
             break
     if not sample:
         raise GoldenSampleError(f"the CSV {source} has no rows for the judge.", hint="Give a CSV with data rows.")
-    return GoldenSample(source=source, rows=sample, labels={}, input_mapping=mapping)
+    return GoldenSample(source=source, rows=sample, labels={}, input_mapping=plan.input_mapping, columns=columns,
+                        agent=plan.agent)
+
+
+def csv_text_encoding(profile: CsvProfile | None) -> str:
+    """The codec to read the profiled CSV as text with: its detected encoding, a UTF-8 BOM skipped."""
+    encoding = profile.encoding if profile else "utf-8"
+    return "utf-8-sig" if encoding.replace("_", "-").lower() in ("utf-8", "utf8") else encoding
 
 
 def verdict(judged: Any, field: str) -> Verdict:
@@ -80,13 +100,14 @@ async def _judgements(judge: AgentCall, agent: AgentSpec, sample: GoldenSample, 
                       fields: list[str], timeout_seconds: float, concurrency: int) -> list[Any]:
     """Per sample row: the judge's output, or the error text (the agent's or the judge's)."""
     gate = asyncio.Semaphore(concurrency)
+    rules = RowTransforms(agent, sample.columns)
 
     async def one(row: dict[str, str], answer: dict[str, Any] | str) -> Any:
         if isinstance(answer, str):
             return answer
         async with gate:
             try:
-                inputs = {"inputs": build_agent_inputs(row, sample.input_mapping, agent),
+                inputs = {"inputs": build_agent_inputs(rules.input_row(row), sample.input_mapping, agent),
                           "answer": {name: answer.get(name) for name in fields}, "fields": fields}
                 deadline = RowDeadline(timeout_seconds)
                 ROW_DEADLINE.set(deadline)
