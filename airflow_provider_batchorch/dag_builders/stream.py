@@ -7,6 +7,12 @@ the stream's stop marker appears, ``max_duration_seconds`` passed, or nothing ar
 ``stop_after_idle_seconds``; then it writes the stop marker, so every worker finishes the rows in hand, writes
 its part and exits, and returns the final figures.
 
+One run at a time (``max_active_runs=1``, whatever the author passes): every run of the DAG shares its places
+(queues, ledger, S3 prefix), so a second run would overwrite ``stream.json`` and its monitor's stop marker would
+stop the other run's workers. Ids are permanent per stream: the ledger outlives a run, so an id answered in an
+earlier run is deleted without a new result when it arrives again; give each new set of ids a fresh prefix, or
+the DAG another ``StreamPlaces.stream_id``.
+
 Stop a running stream by hand: write ``<output_uri>STOP`` (any content), e.g.
 ``aws s3 cp - s3://batchorch-local/streams/default/STOP <<< "done"``.
 """
@@ -44,7 +50,8 @@ def build_batch_stream_dag(dag_id: str = "batch_stream", *, places: StreamPlaces
                            **dag_kwargs: Any) -> DAG:
     """:param places: Where the stream lives (queues, ledger table, S3 prefix): trusted, not in the run's conf.
     :param poll_interval: Seconds between the monitor's looks at the stream.
-    :param dag_kwargs: The rest goes to ``DAG``."""
+    :param dag_kwargs: The rest goes to ``DAG`` (but ``max_active_runs``: 1, the runs share the places)."""
+    dag_kwargs["max_active_runs"] = 1
     with batchorch_dag(
         dag_id,
         description="Answer rows arriving on an SQS queue with an agent, continuously (batchorch stream-worker).",

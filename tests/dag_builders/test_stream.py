@@ -84,3 +84,10 @@ def test_the_stream_dag_refuses_an_agent_it_cannot_run(airflow_db, aws_conn):
     dag = build_batch_stream_dag(places=places(aws_conn), poll_interval=0.5)
     run = dag.test(run_conf={"agent": "no-such-agent", "stop_after_idle_seconds": 1})
     assert task_states(run)["start_stream"] == "failed" and task_states(run)["monitor_stream"] != "success"
+
+
+def test_the_stream_dag_runs_one_at_a_time_as_its_runs_share_the_stream():
+    from airflow_provider_batchorch.dag_builders.stream import build_batch_stream_dag
+
+    assert build_batch_stream_dag().max_active_runs == 1
+    assert build_batch_stream_dag("other_stream", max_active_runs=4).max_active_runs == 1
