@@ -6,8 +6,10 @@ nothing a request says can make a batch write over its input, another run's file
 - both are S3 URIs (``state_uri`` may be a local folder only where the operator allows it: the embedded
   ``batchorch run --state-dir``), in an allowed bucket;
 - ``output_uri`` names an object (not a folder), is not the input CSV, not a folder holding it, not inside the
-  runs area (``batchorch/runs/``) except this batch's own ``output/`` folder, and not inside any state;
-- ``state_uri`` is a folder that holds neither the input nor the output, apart from the runs area.
+  runs area (``batchorch/runs/``) except this batch's own ``output/`` folder, and not inside any other of
+  batchorch's own areas (``PROTECTED_KEY_PREFIXES``: the default state, the chat/MCP conversations, the default
+  streams' config, parts and ``STOP`` marker) nor any state;
+- ``state_uri`` is a folder that holds neither the input nor the output, apart from those areas.
 
 URIs are compared normalised: bucket case-insensitive, key segments without empty or ``.`` parts; a ``..``
 segment is refused. A refusal is an ``UnsafeOutputUriError`` (``UNSAFE_OUTPUT_URI``) naming the problem and the fix.
@@ -29,9 +31,19 @@ from pydantic import BaseModel, Field
 from airflow_provider_batchorch.core.errors import UnsafeOutputUriError
 from airflow_provider_batchorch.core.models import BatchRequest
 from airflow_provider_batchorch.core.s3_uri import parse_s3_uri
+from airflow_provider_batchorch.core.stream.config import STREAMS_KEY_PREFIX
 
 RUNS_KEY_PREFIX = "batchorch/runs/"
 STATE_KEY_PREFIX = "batchorch/state/"
+CONVERSATIONS_KEY_PREFIX = "batchorch/conversations/"  # orchestrator/conversations.py keeps them there
+# batchorch's own areas (in any bucket) and what they hold: no output_uri may write in one (a batch's own output/
+# folder in the runs area aside), no state_uri may overlap one but the state's
+PROTECTED_KEY_PREFIXES = {
+    RUNS_KEY_PREFIX: "where batches keep their working files",
+    STATE_KEY_PREFIX: "where incremental runs keep their results",
+    CONVERSATIONS_KEY_PREFIX: "where chat and MCP conversations are kept",
+    STREAMS_KEY_PREFIX: "where streams keep their config, output parts and STOP marker",
+}
 ALLOWED_OUTPUT_BUCKETS_ENV = "BATCHORCH_ALLOWED_OUTPUT_BUCKETS"
 ALLOW_LOCAL_STATE_ENV = "BATCHORCH_ALLOW_LOCAL_STATE"
 ANY_BUCKET = "*"
@@ -129,16 +141,12 @@ def _check_output(uri: str, source: S3Place, own: S3Place | None, allowed: list[
         raise UnsafeOutputUriError(f"output_uri {uri} names a folder, not a file",
                                    hint=f"Give the output CSV's key, e.g. s3://{output.bucket}/{'/'.join((*output.parts, 'output.csv'))}.")
     own_output = S3Place(own.bucket, (*own.parts, "output")) if own else None
-    if _area(output.bucket, RUNS_KEY_PREFIX).holds(output) and not (own_output and own_output.holds(output)):
-        raise UnsafeOutputUriError(
-            f"output_uri {uri} is inside {RUNS_KEY_PREFIX}, where batches keep their working files",
-            hint=f"Write outside {RUNS_KEY_PREFIX}, or {_KEEP_OUT} (its own output/ folder).",
-        )
-    if _area(output.bucket, STATE_KEY_PREFIX).holds(output):
-        raise UnsafeOutputUriError(
-            f"output_uri {uri} is inside {STATE_KEY_PREFIX}, where incremental runs keep their results",
-            hint=f"Write outside {STATE_KEY_PREFIX}, or {_KEEP_OUT}.",
-        )
+    for prefix, holds in PROTECTED_KEY_PREFIXES.items():
+        own_folder = prefix == RUNS_KEY_PREFIX and own_output is not None and own_output.holds(output)
+        if _area(output.bucket, prefix).holds(output) and not own_folder:
+            keep_out = f"{_KEEP_OUT} (its own output/ folder)" if prefix == RUNS_KEY_PREFIX else _KEEP_OUT
+            raise UnsafeOutputUriError(f"output_uri {uri} is inside {prefix}, {holds}",
+                                       hint=f"Write outside {prefix}, or {keep_out}.")
     return output
 
 
@@ -163,10 +171,10 @@ def _check_state(uri: str, source: S3Place, output: S3Place | None, allowed: lis
         if place and state.holds(place):
             raise UnsafeOutputUriError(f"state_uri {uri} holds {name} {place}: the result store would overwrite it",
                                        hint=fix)
-    runs = _area(state.bucket, RUNS_KEY_PREFIX)
-    if runs.holds(state) or state.holds(runs):
-        raise UnsafeOutputUriError(f"state_uri {uri} overlaps {RUNS_KEY_PREFIX}, where batches keep their working files",
-                                   hint=fix)
+    for prefix, holds in PROTECTED_KEY_PREFIXES.items():
+        area = _area(state.bucket, prefix)
+        if prefix != STATE_KEY_PREFIX and (area.holds(state) or state.holds(area)):
+            raise UnsafeOutputUriError(f"state_uri {uri} overlaps {prefix}, {holds}", hint=fix)
 
 
 def _check_bucket(field: str, uri: str, place: S3Place, allowed: list[str]) -> None:

@@ -7,8 +7,9 @@ dag-processor (``deadline_from_env``): ``BATCHORCH_RECURRING_DEADLINE_MINUTES`` 
 ``BATCHORCH_DEADLINE_SLACK_CHANNEL``, ``BATCHORCH_DEADLINE_SLACK_CONN_ID`` (default ``slack_api_default``).
 
 The scheduler sees the missed deadline and queues the callback; the triggerer runs ``notify_deadline_missed``
-with the run (``context["dag_run"]``) and the deadline's time. The message goes to ``channel``, else to the
-channel of the chat request that started the run (its conf's ``channel_id``); with neither, it is only logged.
+with the run (``context["dag_run"]``) and the deadline's time. The message goes to the configured ``channel``
+only; without one it is only logged. A run's conf never chooses it: any triggerer can put a ``channel_id`` in a
+conf (``chat_command`` takes one as a plain param), so it would let them post into any channel (docs/security.md).
 """
 
 from __future__ import annotations
@@ -65,7 +66,6 @@ async def notify_deadline_missed(*, slack_conn_id: str | None = DEFAULT_SLACK_CO
     """Post that the run in ``context`` missed its deadline; returns the message's ``ts`` (None: not posted)."""
     dag_run = (context or {}).get("dag_run") or {}
     deadline = (context or {}).get("deadline") or {}
-    channel = channel or (dag_run.get("conf") or {}).get("channel_id")
     text = deadline_missed_message(dag_run.get("dag_id"), dag_run.get("dag_run_id") or dag_run.get("run_id"),
                                    dag_run.get("state"), deadline.get("deadline_time"))
     if not channel:

@@ -76,7 +76,10 @@ class ConversationBatches:
                 self.store().save(conversation)
 
     def recall(self, execution_arn: str) -> StartedBatch | None:
+        """The conversation's batch ``execution_arn``; ``None`` when it is not this owner's conversation."""
         conversation = self.store().find(self.key)
+        if conversation is not None and conversation.owner_user_id not in (None, self.owner):
+            return None
         for batch in conversation.batches if conversation else ():
             if batch.execution_arn == execution_arn:
                 return started_batch(batch)

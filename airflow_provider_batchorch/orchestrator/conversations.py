@@ -14,6 +14,7 @@ thread is refused (``ConversationOwnerError``) unless that user is an admin (``B
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -25,8 +26,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from airflow_provider_batchorch.core.chat.request_policy import ANY_BUCKET, RequestPolicy
 from airflow_provider_batchorch.core.errors import BatchorchError, ConversationOwnerError
 from airflow_provider_batchorch.core.models import BatchRequest
+from airflow_provider_batchorch.core.output_location import CONVERSATIONS_KEY_PREFIX
 
-CONVERSATIONS_PREFIX = "batchorch/conversations/"
+CONVERSATIONS_PREFIX = CONVERSATIONS_KEY_PREFIX  # named in core: output_uri may not write in it
 CONVERSATIONS_BUCKET_ENV = "BATCHORCH_CONVERSATIONS_BUCKET"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
@@ -39,8 +41,18 @@ class ConversationKey(BaseModel):
     thread_ts: str
 
     def object_key(self) -> str:
-        parts = [_UNSAFE.sub("_", part) or "_" for part in (self.team_id, self.channel_id, self.thread_ts)]
+        parts = [_key_part(part) for part in (self.team_id, self.channel_id, self.thread_ts)]
         return f"{CONVERSATIONS_PREFIX}{parts[0]}/{parts[1]}/{parts[2]}.json"
+
+
+def _key_part(part: str) -> str:
+    """``part`` itself when it is made of ``[A-Za-z0-9_.-]`` (Slack ids and thread stamps: stored keys stay as they
+    were), else a readable form plus a hash of the exact text after ``~`` (a character no kept part has), so two
+    names never share a key: ``john+1@x.com`` and ``john_1@x.com`` are two MCP users."""
+    readable = _UNSAFE.sub("_", part)
+    if readable and readable == part:
+        return part
+    return f"{readable or '_'}~{hashlib.sha256(part.encode('utf-8')).hexdigest()[:32]}"
 
 
 class ConversationBatch(BaseModel):

@@ -76,7 +76,9 @@ class BatchApproval(BaseModel):
     approve: bool = Field(description="Start this batch now")
 
 
-APPROVING_TOOLS = ("execute_batch_processor",)  # retry_failed_rows reruns an approved batch's failed rows
+# the tools that start a batch: over the thresholds, the person at the client is asked (a retry is a new batch of
+# the failed rows, checked against the thresholds on its own)
+APPROVING_TOOLS = ("execute_batch_processor", "retry_failed_rows")
 
 
 def _approval(name: str, toolset_for: Callable[[Any], BatchToolset]) -> Any:
@@ -89,7 +91,10 @@ def _approval(name: str, toolset_for: Callable[[Any], BatchToolset]) -> Any:
 
     def ask(ctx: Context, **arguments: Any) -> BatchApproval | Elicit[BatchApproval]:
         toolset = toolset_for(ctx.request_context.request)
-        question = toolset.approval_question(input_model.model_validate(arguments))
+        try:
+            question = toolset.approval_question(input_model.model_validate(arguments))
+        except (BatchorchError, ValidationError):  # nothing to ask: the tool itself reports the error (a no
+            return BatchApproval(approve=False)  # here approves nothing, should the tool get further)
         return BatchApproval(approve=True) if question is None else Elicit(question, BatchApproval)
 
     context = inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context)

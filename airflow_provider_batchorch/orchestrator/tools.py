@@ -206,10 +206,12 @@ class BatchToolset:
         """Start the batch as a batch_orchestrator DAG run; returns at once with the execution ARN to monitor."""
         return self._start(self._config_request(config))
 
-    def approval_question(self, config: BatchConfigPlan) -> str | None:
-        """What a person must approve before this batch starts; ``None`` when it starts at once."""
+    def approval_question(self, config: BatchConfigPlan | RetryRequest) -> str | None:
+        """What a person must approve before this batch (or retry) starts; ``None`` when it starts at once."""
         if getattr(self.launcher, "has_approval_step", False):  # the chat DAG approves in its own task
             return None
+        if isinstance(config, RetryRequest):
+            return self._question(self._retry_request(config)[0])
         return self._question(self._config_request(config))
 
     def _question(self, batch_request: BatchRequest) -> str | None:
@@ -225,6 +227,11 @@ class BatchToolset:
     def retry_failed_rows(self, request: RetryRequest) -> ExecutionStarted:
         """Run a finished batch's failed rows again (same agent, mapping and limits, under the policy); its
         get_batch_results merges them back into a complete copy of the output (<output>_retried.csv)."""
+        batch_request, plan = self._retry_request(request)
+        return self._start(batch_request, retry_plan=plan)
+
+    def _retry_request(self, request: RetryRequest) -> tuple[BatchRequest, Any]:
+        """The retry's batch request (under the policy) and its ``RetryPlan``; the batch must be finished."""
         from airflow_provider_batchorch.aws.retry_failed import prepare_retry
 
         batch = self._batch(request.execution_arn)
@@ -238,7 +245,7 @@ class BatchToolset:
             csv_uri=retry.csv_uri, agent_name=retry.agent, input_mapping=retry.input_mapping,
             output_fields=retry.output_fields, concurrency=request.concurrency or retry.concurrency,
             timeout_seconds=retry.timeout_seconds))
-        return self._start(batch_request, retry_plan=plan)
+        return batch_request, plan
 
     def _start(self, batch_request: BatchRequest, *, retry_plan=None) -> ExecutionStarted:
         self._aws_ready()

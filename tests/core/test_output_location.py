@@ -99,10 +99,35 @@ def test_output_inside_a_result_store_is_refused():
     assert "holds the output CSV" in text
 
 
+@pytest.mark.parametrize("output_uri, area", [
+    ("s3://work/batchorch/conversations/T1/C1/1700000000.000001.json", "batchorch/conversations/"),  # a Slack chat
+    ("s3://data/batchorch/conversations/mcp/http/ada.json", "batchorch/conversations/"),  # an MCP user's batches
+    ("s3://work/streams/default/STOP", "streams/"),  # would stop the stream
+    ("s3://work/streams/default/parts/part-000001.csv", "streams/"),  # would replace a stream's output part
+    ("s3://work/streams/default/stream.json", "streams/"),
+])
+def test_chat_conversations_and_stream_files_are_never_the_output(output_uri, area):
+    text = refusal(output_uri=output_uri)
+    assert f"inside {area}" in text
+
+
+def test_the_protected_areas_are_the_ones_their_owners_write():
+    from airflow_provider_batchorch.core.output_location import PROTECTED_KEY_PREFIXES
+    from airflow_provider_batchorch.core.stream.config import StreamPlaces
+    from airflow_provider_batchorch.orchestrator.conversations import ConversationKey
+
+    key = ConversationKey(team_id="T1", channel_id="C1", thread_ts="1.2").object_key()
+    place = StreamPlaces().output_uri.removeprefix("s3://").partition("/")[2]
+    assert any(key.startswith(prefix) for prefix in PROTECTED_KEY_PREFIXES)
+    assert any(place.startswith(prefix) for prefix in PROTECTED_KEY_PREFIXES)
+
+
 @pytest.mark.parametrize("state_uri, says", [
     ("s3://data/in/", "holds the input CSV"),
     ("s3://data/batchorch/", "overlaps batchorch/runs/"),
     ("s3://work/batchorch/runs/other-run/state/", "overlaps batchorch/runs/"),
+    ("s3://data/batchorch/conversations/", "overlaps batchorch/conversations/"),
+    ("s3://data/streams/default/", "overlaps streams/"),
     ("s3://elsewhere/state/", "bucket elsewhere"),
     ("/tmp/state", "is not an S3 URI"),
 ])

@@ -25,27 +25,28 @@ def test_a_batch_dag_carries_the_deadline_with_the_slack_callback():
                                     "kwargs": {"slack_conn_id": "slack_api_default", "channel": "C_OPS"}}
 
 
-def test_a_missed_deadline_is_posted_to_the_channel_of_the_chat_request(slack_conn):
+def test_a_missed_deadline_is_posted_to_the_configured_channel(slack_conn):
     context = {  # what Deadline.handle_miss gives the callback
         "dag_run": {"dag_id": "batch_enrichment_of_csv", "dag_run_id": "new_csv__a.csv__0123456789ab",
                     "state": "running", "conf": {"csv_uri": "s3://b/a.csv", "channel_id": "C1"}},
         "deadline": {"id": "d1", "deadline_time": "2026-01-05T08:00:00+00:00"},
     }
-    ts = asyncio.run(notify_deadline_missed(slack_conn_id="slack_api_default", context=context))
+    ts = asyncio.run(notify_deadline_missed(slack_conn_id="slack_api_default", channel="C_OPS", context=context))
 
     (message,) = slack_conn.of("chat.postMessage")
-    assert ts and message.body["channel"] == "C1"
+    assert ts and message.body["channel"] == "C_OPS"
     assert "new_csv__a.csv__0123456789ab" in message.text and "2026-01-05T08:00:00+00:00" in message.text
     assert "misses its deadline" in message.text
 
 
-def test_the_configured_channel_wins_and_no_channel_posts_nothing(slack_conn):
-    run = {"dag_id": "d", "dag_run_id": "r", "state": "queued", "conf": {"channel_id": "C1"}}
+def test_a_run_conf_cannot_choose_the_channel_of_the_alert(slack_conn):
+    """Any triggerer can write ``channel_id`` into a conf (chat_command takes it as a plain param): without a
+    configured channel the alert is only logged, never posted where the conf says."""
+    run = {"dag_id": "chat_command", "dag_run_id": "r", "state": "queued", "conf": {"channel_id": "C_VICTIM"}}
+    assert asyncio.run(notify_deadline_missed(context={"dag_run": run})) is None
+    assert slack_conn.of("chat.postMessage") == []
     asyncio.run(notify_deadline_missed(channel="C_OPS", context={"dag_run": run}))
     assert [call.body["channel"] for call in slack_conn.of("chat.postMessage")] == ["C_OPS"]
-    slack_conn.clear()
-    assert asyncio.run(notify_deadline_missed(context={"dag_run": {**run, "conf": {}}})) is None
-    assert slack_conn.of("chat.postMessage") == []
 
 
 def test_the_dag_files_deadline_comes_from_the_operators_environment():

@@ -68,3 +68,42 @@ def test_a_large_batch_starts_only_when_the_person_approves(aws):
     assert not approved.is_error, approved.content[0].text
     (run,) = airflow.runs.values()
     assert run["dag_run_id"] == approved.structured_content["dag_run_id"] and run["conf"]["csv_uri"] == csv_uri
+
+
+@pytest.mark.e2e
+def test_a_retry_over_the_thresholds_starts_only_when_the_person_approves(aws_conn, tmp_path):
+    """A retry is a new batch of the failed rows: over the thresholds the person is asked, as for a first run."""
+    import time
+
+    from airflow_provider_batchorch.orchestrator.launchers import EmbeddedLauncher
+
+    csv_uri = _upload_csv(aws_conn, "inputs/mcp-approval-retry/companies.csv")
+    launcher = EmbeddedLauncher(tmp_path)
+    toolset = BatchToolset(RequestPolicy(allowed_buckets=[aws_conn.bucket]), launcher,
+                           thresholds=ApprovalThresholds(max_rows=1, max_cost_usd=100.0))
+    asked: list[str] = []
+
+    async def call(name: str, answer: str, **arguments):
+        async with Client(build_mcp_server(toolset), raise_exceptions=False,
+                          elicitation_callback=_answering(answer, asked)) as client:
+            return await client.call_tool(name, arguments)
+
+    started = asyncio.run(call("execute_batch_processor", "accept", **_config(csv_uri)))
+    assert not started.is_error, started.content[0].text
+    arn = started.structured_content["execution_arn"]
+    deadline = time.monotonic() + 300
+    while not (progress := asyncio.run(call("monitor_batch_execution", "accept", execution_arn=arn))).structured_content["done"]:
+        assert time.monotonic() < deadline, progress.structured_content
+        time.sleep(1)
+    failed = asyncio.run(call("get_batch_results", "accept", execution_arn=arn)).structured_content["rows_failed"]
+    assert failed >= 2  # more than max_rows: the retry needs approval too
+
+    unknown = asyncio.run(call("retry_failed_rows", "accept", execution_arn=arn + "-other"))
+    assert unknown.is_error and "UNKNOWN_EXECUTION" in unknown.content[0].text  # a tool error, nothing asked
+    asked.clear()
+    declined = asyncio.run(call("retry_failed_rows", "decline", execution_arn=arn))
+    assert declined.is_error and "did not approve" in declined.content[0].text, declined.content[0].text
+    assert f"{failed} rows is more than 1" in asked[0], asked
+    retried = asyncio.run(call("retry_failed_rows", "accept", execution_arn=arn))
+    assert not retried.is_error, retried.content[0].text
+    assert retried.structured_content["execution_arn"] != arn

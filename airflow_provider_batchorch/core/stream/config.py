@@ -20,6 +20,7 @@ MESSAGE_ID_COLUMN = "_message_id"
 STREAM_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 CONFIG_NAME = "stream.json"
 STOP_MARKER_NAME = "STOP"
+STREAMS_KEY_PREFIX = "streams/"  # the default places' area in the batch bucket; output_uri may not write in it
 
 
 class StreamRequest(BaseModel):
@@ -69,7 +70,7 @@ class StreamPlaces(BaseModel):
                                    "FIFO queue dedups a re-sent result (see aws/stream_worker.py)")
     ledger_table: str = Field("batchorch-stream-ledger", description="DynamoDB table: answered ids, parts, "
                               "worker progress")
-    output_uri: str = Field("s3://batchorch-local/streams/default/", description="s3://bucket/prefix/ of the "
+    output_uri: str = Field(f"s3://batchorch-local/{STREAMS_KEY_PREFIX}default/", description="s3://bucket/prefix/ of the "
                             "stream's config, output parts and stop marker")
     visibility_seconds: int = Field(60, ge=5, le=43_200, description="The source queue's visibility timeout: how "
                                     "long a dead worker's rows wait before another worker takes them")
