@@ -98,7 +98,7 @@ def test_validate_incompatible_agent_matches_the_design_document(registry):
     with pytest.raises(IncompatibleAgentError) as caught:
         registry.validate("company-chat-agent")
     error = caught.value
-    compatible = [*BUILTINS, "sentiment-agent"]
+    compatible = [*BUILTINS, "sentiment-agent", "sentiment-judge"]
     assert error.code == "INCOMPATIBLE_AGENT"
     assert error.message == (
         "The agent 'company-chat-agent' doesn't support structured output. "
@@ -163,7 +163,7 @@ def test_alias_never_shadows_a_canonical_name():
 
 
 def test_example_registry_file(registry):
-    assert registry.names() == [*BUILTINS, "sentiment-agent", "company-chat-agent"]
+    assert registry.names() == [*BUILTINS, "sentiment-agent", "sentiment-judge", "company-chat-agent"]
     sentiment = registry.get("sentiment-agent")
     output = asyncio.run(build_agent_call(sentiment)({"text": "I love it"})).output
     assert output["sentiment"] == "Positive"
