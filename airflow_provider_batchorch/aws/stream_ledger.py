@@ -3,8 +3,8 @@
 Items (``pk``, ``sk``):
 
 - ``<stream>#<id>``, ``row``: the id's output row and ``sent``, written once its result is on the destination
-  queue (a redelivery then sends nothing and writes this row to its part; not once a part holds the id), and
-  ``part`` once a part claimed it (conditional writes, both: one part per id);
+  queue (a redelivery then sends nothing and writes this row to its part), and ``part`` once a part claimed it
+  (a conditional write: one part per id);
 - ``<stream>#<part uri>``, ``part``: the part's manifest, the ids it was meant to hold, written before any
   claim, so that anyone can rebuild a part whose writer died: the manifest's ids that the part claimed, with
   their kept rows, in manifest order, which is what the writer writes too;
@@ -24,6 +24,7 @@ from airflow_provider_batchorch.core.stream.stats import WorkerStreamStats
 ROW_SK = "row"
 PART_SK = "part"
 BATCH_GET_LIMIT = 100
+BATCH_WRITE_LIMIT = 25
 
 
 class LedgerEntry(BaseModel):
@@ -68,29 +69,17 @@ class StreamLedger:
                 request = response.get("UnprocessedKeys") or None
         return found
 
-    def record_sent(self, answers: list[tuple[str, list[str]]]) -> list[str | None]:
+    def record_sent(self, answers: list[tuple[str, list[str]]]) -> list[None]:
         """Record that each id's row was sent to the destination: a redelivery sends it no more and writes this
-        row to its part. Per id: None, or the part that holds the id already (then nothing is written: a
-        duplicate delivery answered elsewhere whose part claimed it meanwhile; its part attribute, the one
-        part of the id, stays). One conditional update per id: a whole-item put would erase that ``part``."""
-        held: dict[str, str | None] = {}
-        for message_id, row in answers:
-            held[message_id] = self._record_one(message_id, row)
-        return [held[message_id] for message_id, _ in answers]
-
-    def _record_one(self, message_id: str, row: list[str]) -> str | None:
-        key = self._key(message_id, ROW_SK)
-        try:
-            self.ddb.update_item(TableName=self.table, Key=key, UpdateExpression="SET #row = :r, sent = :s",
-                                 ConditionExpression="attribute_not_exists(part)",
-                                 ExpressionAttributeNames={"#row": "row"},
-                                 ExpressionAttributeValues={":r": {"S": json.dumps(row)}, ":s": {"BOOL": True}})
-            return None
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
-        item = self.ddb.get_item(TableName=self.table, Key=key, ConsistentRead=True)["Item"]
-        return item["part"]["S"]
+        row to its part. (An item is written whole; this comes before any part claims the id.)"""
+        items = {message_id: {**self._key(message_id, ROW_SK), "row": {"S": json.dumps(row)}, "sent": {"BOOL": True}}
+                 for message_id, row in answers}
+        pending = [{"PutRequest": {"Item": item}} for item in items.values()]
+        while pending:
+            batch, pending = pending[:BATCH_WRITE_LIMIT], pending[BATCH_WRITE_LIMIT:]
+            response = self.ddb.batch_write_item(RequestItems={self.table: batch})
+            pending = response.get("UnprocessedItems", {}).get(self.table, []) + pending
+        return [None] * len(answers)
 
     def claim(self, message_ids: list[str], part: str) -> set[str]:
         """Put the id in ``part``; returns those it got (not those another part holds already: a concurrent

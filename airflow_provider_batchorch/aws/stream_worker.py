@@ -8,10 +8,8 @@ records), chosen so that a worker killed at any point loses nothing and answers 
 1. the ledger already puts the id in a part: make sure that part exists in S3 (rebuild it from the ledger if
    its writer died before writing it), delete the message, done (a redelivery, or the id sent twice);
 2. unless the ledger says an earlier delivery sent it (then its row is the ledger's): run the row, send the
-   result to the destination queue, then record row and ``sent`` in the ledger (a conditional update: if a part
-   holds the id by then, a duplicate another worker answered and wrote meanwhile, its ``part`` is kept and this
-   is step 1). A worker that dies between the send and the record leaves the send to be repeated by the
-   redelivery: a FIFO destination drops it
+   result to the destination queue, then record row and ``sent`` in the ledger. A worker that dies between the
+   send and the record leaves the send to be repeated by the redelivery: a FIFO destination drops it
    (``MessageDeduplicationId`` from the id, for 5 minutes, well past the visibility timeout), and the part gets
    the redelivery's row (the same, unless the agent answers a row differently each time);
 3. the row joins the worker's rolling part; when the part is due (``part_rows`` or ``part_seconds``) its
@@ -39,7 +37,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from airflow_provider_batchorch.agents.kinds import build_agent_call
 from airflow_provider_batchorch.aws.batch_store import put_bytes
-from airflow_provider_batchorch.aws.stream_ledger import StreamLedger
+from airflow_provider_batchorch.aws.stream_ledger import BATCH_WRITE_LIMIT, StreamLedger
 from airflow_provider_batchorch.aws.stream_resources import (
     StreamQueues,
     is_fifo,
@@ -71,7 +69,7 @@ PROGRESS_SECONDS = 2.0
 STOP_CHECK_SECONDS = 2.0
 RESULT_GROUPS = 16  # FIFO message groups of the destination: consumers read them in parallel
 BATCH_LIMIT = 10  # SQS batch calls
-UPDATES_PER_THREAD = 10  # conditional ledger updates (one per id) a thread makes in turn
+CLAIMS_PER_THREAD = 10
 
 
 class StreamWorker:
@@ -94,7 +92,7 @@ class StreamWorker:
         # One AWS call for the rows in flight, not one per row (the emulator, like AWS, is paid per request).
         self._read_entries = MicroBatcher(self.ledger.entries, max_items=100)
         self._send_results = MicroBatcher(self._send_batch, max_items=BATCH_LIMIT)
-        self._record_sent = MicroBatcher(self.ledger.record_sent, max_items=UPDATES_PER_THREAD)
+        self._record_sent = MicroBatcher(self.ledger.record_sent, max_items=BATCH_WRITE_LIMIT)
         self._flushing: asyncio.Task | None = None
         self._stopping = asyncio.Event()
 
@@ -166,17 +164,16 @@ class StreamWorker:
         try:
             entry = await self._read_entries.submit(parsed.id)
             if entry is not None and entry.part is not None:  # answered, and in a part: nothing left but the delete
-                await self._skip_answered(entry.part, receipt)
+                await asyncio.to_thread(self.ensure_part, entry.part)
+                await self._delete([receipt])
+                self.stats.redeliveries_skipped += 1
                 return
             if entry is not None and entry.sent and entry.row is not None:
                 row = entry.row
             else:
                 row = await self._answer(parsed, problem)
                 await self._send_results.submit((parsed, row))
-                held_by = await self._record_sent.submit((parsed.id, row))
-                if held_by is not None:  # a duplicate, answered by another worker whose part claimed it meanwhile
-                    await self._skip_answered(held_by, receipt)
-                    return
+                await self._record_sent.submit((parsed.id, row))
         except (BotoCoreError, ClientError) as exc:  # past the clients' retries: let SQS redeliver it
             log.warning("row %s: %s; it will be redelivered", parsed.id, exc)
             self.held.discard(receipt)
@@ -187,12 +184,6 @@ class StreamWorker:
             return
         self._count(parsed, row)
         self.part.add(AnsweredRow(parsed.id, row, receipt))
-
-    async def _skip_answered(self, part: str, receipt: str) -> None:
-        """Step 1: the id is in ``part``; make sure the part exists, delete the message."""
-        await asyncio.to_thread(self.ensure_part, part)
-        await self._delete([receipt])
-        self.stats.redeliveries_skipped += 1
 
     async def _answer(self, message: StreamMessage, problem: str | None) -> list[str]:
         """The row's output, by the batch's row logic: input cells, output fields, metadata."""
@@ -242,7 +233,7 @@ class StreamWorker:
         try:
             ids = list(dict.fromkeys(row.message_id for row in rows))
             await asyncio.to_thread(self.ledger.write_manifest, uri, ids)
-            slices = [ids[start:start + UPDATES_PER_THREAD] for start in range(0, len(ids), UPDATES_PER_THREAD)]
+            slices = [ids[start:start + CLAIMS_PER_THREAD] for start in range(0, len(ids), CLAIMS_PER_THREAD)]
             won = set().union(*await asyncio.gather(*(asyncio.to_thread(self.ledger.claim, some, uri)
                                                       for some in slices)))
             firsts = {row.message_id: row for row in reversed(rows)}  # an id received twice: its first answer

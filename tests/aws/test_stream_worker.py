@@ -4,16 +4,12 @@ fixed rate with a worker killed: tests/e2e/test_stream_worker_death.py.)"""
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 import pytest
 
 from airflow_provider_batchorch.aws.stream_ledger import StreamLedger
-from airflow_provider_batchorch.aws.stream_worker import StreamWorker
-from airflow_provider_batchorch.core.agent_call import AgentResult
 from airflow_provider_batchorch.core.stream.config import MESSAGE_ID_COLUMN
-from airflow_provider_batchorch.core.stream.parts import AnsweredRow
 from tests.support import agents
 from tests.support.streams import Destination, in_process, new_stream, part_ids, part_rows, row_message, send_at_rate, worker_thread
 
@@ -73,55 +69,3 @@ def test_a_part_claimed_but_never_written_is_written_from_the_ledger(embedded_aw
     assert destination.ids() == {"b": 1}  # "a" was sent before its worker died
     assert part_ids(aws.client("s3"), config) == {"a": 1, "b": 1}
     assert worker.stats.redeliveries_skipped == 1
-
-
-def test_a_duplicate_recorded_after_another_part_claimed_its_id_leaves_that_part_alone(embedded_aws):
-    """Worker B reads the ledger before worker A records the id; B's agent call outlasts A's part: B's record
-    keeps A's claim, and a claim by B's part gets nothing (one part per id)."""
-    aws = embedded_aws
-    config, _ = new_stream(aws, in_process(agents.spec("echo")))
-    ledger = StreamLedger(aws.client("dynamodb"), config.places.ledger_table, config.stream_id)
-    part_a, part_b = config.parts_prefix + "part-a.csv", config.parts_prefix + "part-b.csv"
-    assert ledger.entries(["x"]) == [None]  # B reads (A has read too)
-    assert ledger.record_sent([("x", ["x", "from A"])]) == [None]
-    ledger.write_manifest(part_a, ["x"])
-    assert ledger.claim(["x"], part_a) == {"x"}
-    assert ledger.record_sent([("y", ["y", "new"]), ("x", ["x", "from B"])]) == [None, part_a]  # B records late
-    ledger.write_manifest(part_b, ["x", "y"])
-    assert ledger.claim(["x", "y"], part_b) == {"y"}
-    [entry] = ledger.entries(["x"])
-    assert entry.part == part_a and entry.row == ["x", "from A"]
-    assert ledger.claimed_rows(part_a) == [("x", ["x", "from A"])]
-    assert ledger.claimed_rows(part_b) == [("y", ["y", "new"])]
-
-
-def test_a_worker_whose_duplicate_was_written_meanwhile_deletes_it_and_writes_it_to_no_part(embedded_aws):
-    aws = embedded_aws
-    config, queues = new_stream(aws, in_process(agents.spec("echo")), part_rows=10, part_seconds=60)
-    s3, sqs, ddb = aws.client("s3"), aws.client("sqs"), aws.client("dynamodb")
-    other = StreamWorker(s3=s3, sqs=sqs, ddb=ddb, config=config, queues=queues, worker_id="a")
-
-    async def slow_duplicate(inputs):  # while B's agent call runs, worker A answers the same id and writes its part
-        other.part.add(await _answered(other, "x", inputs["text"]))
-        await other.flush()
-        return AgentResult(output={"upper": inputs["text"].upper(), "length": len(inputs["text"])})
-
-    worker = StreamWorker(s3=s3, sqs=sqs, ddb=ddb, config=config, queues=queues, worker_id="b",
-                          agent_call=slow_duplicate)
-    sqs.send_message(QueueUrl=queues.source_url, MessageBody=row_message("x", {"text": "alpha"}))
-    [message] = sqs.receive_message(QueueUrl=queues.source_url, MaxNumberOfMessages=1, WaitTimeSeconds=1)["Messages"]
-
-    async def handle():
-        await worker.handle_message(message)
-        await worker.flush()
-
-    asyncio.run(handle())
-    assert part_ids(s3, config) == {"x": 1} and worker.stats.parts_written == 0
-    assert worker.stats.redeliveries_skipped == 1 and not worker.part.rows
-    assert "Messages" not in sqs.receive_message(QueueUrl=queues.source_url, WaitTimeSeconds=1)
-
-
-async def _answered(worker: StreamWorker, message_id: str, text: str):
-    row = [message_id, text, text.upper(), str(len(text))]
-    await asyncio.to_thread(worker.ledger.record_sent, [(message_id, row)])
-    return AnsweredRow(message_id, row, "receipt-of-a")
