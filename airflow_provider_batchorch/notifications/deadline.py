@@ -22,7 +22,7 @@ from datetime import timedelta
 from typing import Any
 
 from airflow_provider_batchorch.core.chat.replies import deadline_missed_message
-from airflow_provider_batchorch.core.errors import InvalidConfError
+from airflow_provider_batchorch.core.env_number import env_number
 from airflow_provider_batchorch.notifications.slack import DEFAULT_SLACK_CONN_ID, SlackThread, slack_client
 
 log = logging.getLogger(__name__)
@@ -47,16 +47,11 @@ DEADLINE_MINUTES_ENV = "BATCHORCH_RECURRING_DEADLINE_MINUTES"
 def deadline_from_env(environ: Mapping[str, str] | None = None):
     """``batch_deadline`` of ``BATCHORCH_RECURRING_DEADLINE_MINUTES`` after a run is queued, or None when unset."""
     environ = os.environ if environ is None else environ
-    raw = environ.get(DEADLINE_MINUTES_ENV, "").strip()
-    if not raw:
+    minutes = env_number(environ, DEADLINE_MINUTES_ENV, float, low=0, low_inclusive=False, high=7 * 24 * 60,
+                         expected="a number of minutes up to a week",
+                         hint="Set it to e.g. 120, or unset it for no deadline.")
+    if minutes is None:
         return None
-    try:
-        minutes = float(raw)
-    except ValueError:
-        minutes = 0
-    if not 0 < minutes <= 7 * 24 * 60:
-        raise InvalidConfError(f"{DEADLINE_MINUTES_ENV}={raw!r} is not a number of minutes up to a week.",
-                               hint="Set it to e.g. 120, or unset it for no deadline.")
     return batch_deadline(timedelta(minutes=minutes), channel=environ.get("BATCHORCH_DEADLINE_SLACK_CHANNEL") or None,
                           slack_conn_id=environ.get("BATCHORCH_DEADLINE_SLACK_CONN_ID") or DEFAULT_SLACK_CONN_ID)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from airflow_provider_batchorch.core.chat.replies import progress_message
-from airflow_provider_batchorch.core.errors import InvalidConfError
+from airflow_provider_batchorch.core.env_number import env_number
 from airflow_provider_batchorch.core.models import Progress
 from airflow_provider_batchorch.core.s3_uri import parse_s3_uri
 
@@ -37,18 +37,11 @@ def link_ttl_seconds(environ: Mapping[str, str] | None = None) -> int:
     Read where links are made: the API server (follow-ups) and the workers (the results message).
     """
     environ = os.environ if environ is None else environ
-    raw = environ.get(LINK_TTL_ENV, "").strip()
-    if not raw:
-        return DEFAULT_LINK_TTL_SECONDS
-    try:
-        seconds = int(raw)
-    except ValueError:
-        seconds = 0
-    if not 1 <= seconds <= MAX_LINK_TTL_SECONDS:
-        raise InvalidConfError(f"{LINK_TTL_ENV}={raw!r} is not a number of seconds from 1 to {MAX_LINK_TTL_SECONDS}.",
-                               hint=f"Set it to e.g. 900 (15 minutes), or unset it for the default "
-                                    f"({DEFAULT_LINK_TTL_SECONDS} s).")
-    return seconds
+    seconds = env_number(environ, LINK_TTL_ENV, int, low=1, high=MAX_LINK_TTL_SECONDS,
+                         expected=f"a number of seconds from 1 to {MAX_LINK_TTL_SECONDS}",
+                         hint=f"Set it to e.g. 900 (15 minutes), or unset it for the default "
+                              f"({DEFAULT_LINK_TTL_SECONDS} s).")
+    return DEFAULT_LINK_TTL_SECONDS if seconds is None else int(seconds)
 
 
 @dataclass
