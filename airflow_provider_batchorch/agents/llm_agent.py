@@ -16,6 +16,9 @@
   ``base_url``, ``openai:<name>``, or any other pydantic-ai model string (that provider's own environment variables).
 - OpenAI-compatible models (a ``base_url``, or ``openai:``) skip pydantic-ai's ``Agent.run`` (10-13 ms of CPU a
   row): ``agents.openai_chat`` sends the same request over one shared aiohttp pool, same re-ask and retry contract.
+  ``bedrock:`` models (tool or prompted output) skip it too (about 6 ms of CPU a row over boto3):
+  ``agents.bedrock_converse`` signs Converse requests with SigV4 over the same pool. ``BATCHORCH_LLM_VIA_PYDANTIC_AI=1``
+  sends both through pydantic-ai instead.
 
 This module imports pydantic-ai; ``agents.kinds`` imports it only when an ``llm`` agent is built.
 """
@@ -191,6 +194,33 @@ def openai_chat_rows(spec: AgentSpec, credentials: LlmCredentials, validator: Ou
     )
 
 
+def bedrock_converse_rows(spec: AgentSpec, credentials: LlmCredentials, validator: OutputValidator) -> Any:
+    """The direct Converse request of ``spec`` for a ``bedrock:`` model with tool or prompted output, else None."""
+    prefix, _, model_id = credentials.model.partition(":")
+    invocation = spec.invocation
+    assert isinstance(invocation, LlmInvocation)
+    if prefix != "bedrock" or not model_id or invocation.output_mode == "native":
+        return None
+    from airflow_provider_batchorch.agents.bedrock_converse import BedrockConverseRows
+
+    schema = dict(spec.output_schema or {})
+    schema.pop("$schema", None)
+    inference = {"maxTokens": invocation.max_tokens, "temperature": invocation.temperature}
+    return BedrockConverseRows(
+        model_id=model_id,
+        region=invocation.region,
+        endpoint_url=credentials.base_url,
+        system_prompt=system_prompt_for(spec),
+        schema=schema,
+        description=spec.description or None,
+        output_mode=invocation.output_mode,
+        max_retries=invocation.max_retries,
+        request_timeout=invocation.request_timeout,
+        validator=validator,
+        inference_config={key: value for key, value in inference.items() if value is not None},
+    )
+
+
 def build_model(invocation: LlmInvocation, credentials: LlmCredentials, schema: dict[str, Any]) -> Model | str:
     name = credentials.model
     prefix, has_prefix, bare = name.partition(":")
@@ -269,7 +299,9 @@ class LlmAgent:
         if self._given_model is not None or os.environ.get("BATCHORCH_LLM_VIA_PYDANTIC_AI") == "1":
             return None
         assert self._credentials is not None
-        return openai_chat_rows(self.spec, self._credentials, self.validator)
+        return openai_chat_rows(self.spec, self._credentials, self.validator) or bedrock_converse_rows(
+            self.spec, self._credentials, self.validator
+        )
 
     def _build_agent(self) -> Agent[None, Any]:
         if self._given_model is not None:
