@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+# botocore keeps 10 connections by default: with more rows in flight every extra request opened a new TCP
+# connection and threw it away (and logged "Connection pool is full"). Kept connections cost nothing until used.
+MAX_POOL_CONNECTIONS = 512
+
 
 def bedrock_runtime_client(
     region: str | None = None, endpoint_url: str | None = None, *, read_timeout: float = 120.0
@@ -16,7 +20,10 @@ def bedrock_runtime_client(
     from botocore.config import Config
 
     config = Config(
-        retries={"mode": "standard", "total_max_attempts": 1}, read_timeout=read_timeout, connect_timeout=10
+        retries={"mode": "standard", "total_max_attempts": 1},
+        read_timeout=read_timeout,
+        connect_timeout=10,
+        max_pool_connections=MAX_POOL_CONNECTIONS,
     )
     return boto3.client("bedrock-runtime", region_name=region, endpoint_url=endpoint_url, config=config)
 

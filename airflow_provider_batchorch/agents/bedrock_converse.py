@@ -28,6 +28,10 @@ import json
 from typing import Any
 
 import aiohttp
+import botocore.session
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.utils import percent_encode
 from yarl import URL
 
 from airflow_provider_batchorch.agents.openai_chat import (
@@ -74,8 +78,6 @@ def error_of(status: int, headers: dict[str, str], payload: bytes) -> ConverseHt
 
 
 def default_region() -> str | None:
-    import botocore.session
-
     return botocore.session.get_session().get_config_variable("region")
 
 
@@ -115,8 +117,6 @@ class BedrockConverseRows:
                 f"the llm agent's model bedrock:{model_id} has no AWS region.",
                 hint="Set invocation.region in the registry entry, or AWS_REGION where the workers run.",
             )
-        from botocore.utils import percent_encode
-
         self.region = region
         self.endpoint = (endpoint_url or f"https://bedrock-runtime.{region}.amazonaws.com").rstrip("/")
         self.url = f"{self.endpoint}/model/{percent_encode(model_id)}/converse"
@@ -136,12 +136,13 @@ class BedrockConverseRows:
         if output_mode == "tool":
             spec = {"name": OUTPUT_TOOL, "description": description or DEFAULT_TOOL_DESCRIPTION,
                     "inputSchema": {"json": schema}}
-            tail["toolConfig"] = {"tools": [{"toolSpec": spec}], **({"toolChoice": {"any": {}}} if flags["tool_choice"] else {})}
+            tool_config: dict[str, Any] = {"tools": [{"toolSpec": spec}]}
+            if flags["tool_choice"]:  # pydantic-ai forces the output tool only where the model accepts it
+                tool_config["toolChoice"] = {"any": {}}
+            tail["toolConfig"] = tool_config
         # The request as bytes around the messages: only the messages are serialised per request.
         self._head = b'{"messages": '
         self._tail = b", " + json.dumps({"system": [{"text": system_prompt}], **tail})[1:].encode()
-        import botocore.session
-
         self._credentials = botocore.session.get_session().get_credentials()
 
     def body_for(self, messages: list[dict[str, Any]]) -> bytes:
@@ -155,7 +156,8 @@ class BedrockConverseRows:
             try:
                 return self.validator.validate(raw)
             except AgentRowError as error:
-                kept = [block for block in content if (block.get("text") or "").strip()] + ([tool_use] if tool_use else [])
+                kept = [block for block in content if (block.get("text") or "").strip()]
+                kept += [tool_use] if tool_use else []
                 if reasks_left == 0 or not kept:
                     raise
                 problems = getattr(error, "errors", None) or [str(error)]
@@ -164,7 +166,8 @@ class BedrockConverseRows:
 
     def _reask(self, tool_use: dict[str, Any] | None, problems: list[str]) -> dict[str, Any]:
         listed = "; ".join(problems[:MAX_PROBLEMS_IN_REASK])
-        text = f"The output is not valid: {listed}. It must be one JSON object matching the output schema. {REASK_SUFFIX}"
+        text = (f"The output is not valid: {listed}. It must be one JSON object matching the output schema. "
+                f"{REASK_SUFFIX}")
         if tool_use is None:
             return {"role": "user", "content": [{"text": text}]}
         result: dict[str, Any] = {"toolUseId": tool_use["toolUse"]["toolUseId"],
@@ -174,9 +177,6 @@ class BedrockConverseRows:
         return {"role": "user", "content": [{"toolResult": result}]}
 
     def _signed_headers(self, body: bytes) -> dict[str, str]:
-        from botocore.auth import SigV4Auth
-        from botocore.awsrequest import AWSRequest
-
         if self._credentials is None:
             raise AgentRowError(
                 "No AWS credentials",

@@ -15,8 +15,8 @@ SigV4-signed request over any HTTP client; the signature is not checked) after `
 In a test, ``FakeBedrockServer(latency, script=...)`` serves in a thread; ``script`` maps a ``ROW-<digits>`` to the
 replies of that row's requests in order (``"ok"``, ``"violation"``: a value outside the schema, ``"throttle"``: 429
 ``ThrottlingException``, ``"invalid"``: 400 ``ValidationException``, ``"unavailable"``: 503
-``ServiceUnavailableException``); ``requests``, ``paths`` and ``authorizations`` hold every request's body,
-raw path and ``Authorization`` header. ``GET /stats``: requests and server CPU.
+``ServiceUnavailableException``); ``requests`` and ``paths`` hold every request's body and raw
+path, ``signed`` its (raw path, headers, raw body), to check the SigV4 signature with. ``GET /stats``: requests and server CPU.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ class FakeBedrock:
         self.record = bool(script)
         self.requests: list[dict[str, Any]] = []
         self.paths: list[str] = []
-        self.authorizations: list[str] = []
+        self.signed: list[tuple[str, dict[str, str], bytes]] = []
         self.count = 0
 
     def reply_for(self, row_id: str) -> str:
@@ -82,7 +82,7 @@ class FakeBedrock:
         if self.record:
             self.requests.append(body)
             self.paths.append(request.raw_path)
-            self.authorizations.append(request.headers.get("Authorization", ""))
+            self.signed.append((request.raw_path, dict(request.headers), raw))
         reply = self.reply_for(row_id) if self.script else "ok"
         await asyncio.sleep(self.latency)
         if reply in FAULTS:

@@ -135,3 +135,4 @@ def test_bedrock_model_strings_build_a_converse_model_with_our_retries_only():
     client = model.client
     assert client.meta.region_name == "eu-west-1"
     assert client.meta.config.retries["total_max_attempts"] == 1, "botocore does not retry: core.backoff does"
+    assert client.meta.config.max_pool_connections >= 200, "rows in flight reuse connections (botocore keeps 10)"

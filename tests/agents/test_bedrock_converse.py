@@ -45,6 +45,25 @@ def agent_for(server, **invocation):
     return LlmAgent(spec, retry_policy=FAST)
 
 
+def assert_signed_by_sigv4(server, region):
+    """Verify each request's SigV4 signature the way AWS does: recompute it from what arrived, with the secret."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    for raw_path, headers, body in server.signed:
+        authorization = headers["Authorization"]
+        scope = authorization.split("Credential=")[1].split(",")[0]
+        assert scope.split("/")[2:] == [region, "bedrock", "aws4_request"], scope
+        signed_names = authorization.split("SignedHeaders=")[1].split(",")[0].split(";")
+        kept = {name: value for name, value in headers.items() if name.lower() in signed_names}
+        request = AWSRequest("POST", server.url + raw_path, data=body, headers=kept)
+        request.context["timestamp"] = headers["X-Amz-Date"]
+        signer = SigV4Auth(Credentials("AKIATESTING", "testing"), "bedrock", region)
+        expected = signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)
+        assert authorization.endswith(f"Signature={expected}"), "the signature does not match the request"
+
+
 async def answer(agent, row):
     try:
         return await agent(row)
@@ -61,8 +80,9 @@ def test_schema_valid_output_tokens_and_the_request_pydantic_ai_would_send():
     assert (result.input_tokens, result.output_tokens) == (50, 10)
     [request] = server.requests
     assert server.paths == [f"/model/{MODEL_ID.replace(':', '%3A')}/converse"]
-    assert "/eu-west-1/bedrock/aws4_request" in server.authorizations[0], "SigV4, the agent's region, bedrock"
-    assert request["system"][0]["text"].startswith("You enrich companies.") and "untrusted data" in request["system"][0]["text"]
+    assert_signed_by_sigv4(server, "eu-west-1")
+    system = request["system"][0]["text"]
+    assert system.startswith("You enrich companies.") and "untrusted data" in system
     [message] = request["messages"]
     text = message["content"][0]["text"]
     assert message["role"] == "user" and f"{ROW_BEGIN}\n" in text and text.endswith(ROW_END)
@@ -117,3 +137,4 @@ def test_the_env_switch_sends_bedrock_through_pydantic_ai_with_the_same_answer(m
         result = asyncio.run(answer(agent, {"row_id": "ROW-6", "company_name": "Acme"}))
     assert result.output == {"row_id": "ROW-6", "industry": "Technology", "employee_count": 1}
     assert server.paths == [f"/model/{MODEL_ID.replace(':', '%3A')}/converse"], "boto3 sends the same path"
+    assert_signed_by_sigv4(server, "eu-west-1")  # the check itself agrees with botocore's own signing
