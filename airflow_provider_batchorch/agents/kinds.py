@@ -41,6 +41,23 @@ BUILDERS: dict[str, Callable[[AgentSpec], AgentCall]] = {
 }
 
 
+# The kinds whose modules are imported on first use: pydantic-ai alone takes about 1.3 s of CPU to import.
+LAZY_KIND_MODULES = (
+    "airflow_provider_batchorch.agents.llm_agent",
+    "airflow_provider_batchorch.agents.lambda_agent",
+    "airflow_provider_batchorch.agents.stepfunctions_agent",
+)
+
+
+def preload_agent_kinds() -> None:
+    """Import every kind's module now, so that a worker's first chunk does not stall its event loop (and every
+    chunk received with it) on the import. A worker calls this before it polls."""
+    import importlib
+
+    for name in LAZY_KIND_MODULES:
+        importlib.import_module(name)
+
+
 def build_agent_call(spec: AgentSpec) -> AgentCall:
     try:
         builder = BUILDERS[spec.invocation.kind]

@@ -18,7 +18,7 @@ from airflow_provider_batchorch.aws.progress import read_progress
 from airflow_provider_batchorch.aws.results import assemble_results
 from airflow_provider_batchorch.core.s3_uri import parse_s3_uri
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
-from airflow_provider_batchorch.core.configure import build_batch_config
+from airflow_provider_batchorch.core.configure import build_batch_config, work_chunks
 from airflow_provider_batchorch.core.errors import ExecutionFailedError
 from airflow_provider_batchorch.core.execution_status import SUCCEEDED, is_final
 from airflow_provider_batchorch.core.models import BatchConfig, BatchRequest, BatchSummary, Progress
@@ -51,10 +51,10 @@ def run_pipeline(s3, sfn, ddb, refs: ProcessorRefs, request: BatchRequest, agent
                  ) -> tuple[BatchConfig, BatchSummary]:
     bucket, _ = parse_s3_uri(request.csv_uri)
     prefix = batch_prefix(bucket, batch_id)
-    profile = analyze_s3_csv(s3, request.csv_uri, chunk_rows=request.chunk_rows, encoding=request.encoding)
+    profile = analyze_s3_csv(s3, request.csv_uri, chunk_rows=request.cut_rows, encoding=request.encoding)
     save_profile(s3, profile, prefix)
     config = build_batch_config(request, profile, agent, batch_id=batch_id, prefix_uri=prefix)
-    manifest_uri = stage_batch(s3, config, profile.chunks)
+    manifest_uri = stage_batch(s3, config, work_chunks(profile, config))
     arn, _ = start_or_attach_execution(sfn, refs, config, manifest_uri, name=batch_id)
     wait_for_execution(sfn, ddb, refs, arn, config, poll_seconds=poll_seconds, on_progress=on_progress)
     return config, assemble_results(s3, sfn, config, arn)

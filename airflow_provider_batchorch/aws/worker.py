@@ -91,7 +91,7 @@ class ChunkWorker:
         self.max_chunks = max_chunks
         # None: the queue's own VisibilityTimeout, read when the worker starts.
         self.visibility_seconds = visibility_seconds
-        self._processors: dict[str, RowProcessor] = {}
+        self._processors: dict[str, asyncio.Future[RowProcessor]] = {}
         self._progress = _ProgressBoard(self)
         self._stopping = asyncio.Event()
         self.chunks_done = 0
@@ -137,7 +137,8 @@ class ChunkWorker:
             return CHUNK_VISIBILITY_SECONDS
 
     def _receive(self, count: int) -> list[dict]:
-        response = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=count, WaitTimeSeconds=1)
+        response = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=count, WaitTimeSeconds=1,
+                                            AttributeNames=["ApproximateReceiveCount"])
         return response.get("Messages", [])
 
     async def handle_message(self, message: dict) -> None:
@@ -145,7 +146,8 @@ class ChunkWorker:
         token = body["task_token"]
         chunk = ChunkSpec.model_validate(body["chunk"])
         heartbeat_seconds = body.get("heartbeat_seconds")  # absent: a definition without HeartbeatSeconds
-        if heartbeat_seconds and await asyncio.to_thread(self._heartbeat, token, chunk.chunk) == "TaskTimedOut":
+        if (heartbeat_seconds and _redelivered(message)
+                and await asyncio.to_thread(self._heartbeat, token, chunk.chunk) == "TaskTimedOut"):
             # A redelivered message whose task already timed out (its retry sent a new message): nothing waits for
             # it. Not processing it also spares the worker a chunk that killed the ones it was delivered to.
             # Only TaskTimedOut is final: the emulator answers InvalidToken to a heartbeat that races ahead of its
@@ -305,15 +307,33 @@ class ChunkWorker:
         return summary
 
     async def _processor_for(self, config_uri: str) -> RowProcessor:
-        processor = self._processors.get(config_uri)
-        if processor is None:
-            config = BatchConfig.model_validate_json(await asyncio.to_thread(get_bytes, self.s3, config_uri))
-            store = open_batch_store(self.s3, config)
-            agent_call = compose_agent_call(config.agent,  # the agent, or its cascade: each agent cached on its own
-                                            lambda spec: CachedAgentCall(build_agent_call(spec), spec, store))
-            processor = RowProcessor(config, agent_call)
-            self._processors[config_uri] = processor
-        return processor
+        """The batch's one processor in this worker (one agent, limiter and cache), built by the first of the
+        chunks that arrive together; a failed build is tried again by the next chunk."""
+        building = self._processors.get(config_uri)
+        if building is None:
+            building = self._processors[config_uri] = asyncio.ensure_future(self._build_processor(config_uri))
+        try:
+            return await asyncio.shield(building)
+        except BaseException:
+            if building.done() and self._processors.get(config_uri) is building:
+                del self._processors[config_uri]
+            raise
+
+    async def _build_processor(self, config_uri: str) -> RowProcessor:
+        config = BatchConfig.model_validate_json(await asyncio.to_thread(get_bytes, self.s3, config_uri))
+        store = open_batch_store(self.s3, config)
+        agent_call = compose_agent_call(config.agent,  # the agent, or its cascade: each agent cached on its own
+                                        lambda spec: CachedAgentCall(build_agent_call(spec), spec, store))
+        return RowProcessor(config, agent_call)
+
+
+def _redelivered(message: dict) -> bool:
+    """Whether SQS delivered this message before (unknown: assume so). A first delivery's task cannot have timed
+    out yet, so it needs no heartbeat before its rows start."""
+    try:
+        return int(message.get("Attributes", {}).get("ApproximateReceiveCount", 2)) > 1
+    except (TypeError, ValueError):
+        return True
 
 
 async def process_rows_or_split(processor: RowProcessor, rows: list[dict[str, str]], chunk: int, *,

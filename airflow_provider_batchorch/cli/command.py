@@ -181,6 +181,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    from airflow_provider_batchorch.agents.kinds import preload_agent_kinds
     from airflow_provider_batchorch.aws.worker import run_worker, worker_clients
 
     from airflow_provider_batchorch.aws import worker_processes
@@ -191,6 +192,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     copies = worker_processes.start_worker_copies(worker_processes.argv_without_processes(sys.argv[1:]), processes - 1)
     clients = worker_clients(endpoint_url=args.endpoint_url, region=args.region)  # with retries for throttling/5xx
     queue_url = clients["sqs"].get_queue_url(QueueName=args.queue)["QueueUrl"]
+    preload_agent_kinds()
     logging.getLogger(__name__).info("worker polling %s", queue_url)
     try:
         done = run_worker(**clients, queue_url=queue_url, progress_table=args.progress_table,

@@ -95,7 +95,7 @@ def preflight(request: BatchRequest) -> CostEstimate | None:
     agent = owner_registry(request).validate(request.agent)
     if request.csv_uri.startswith("s3://"):
         return None
-    profile = analyze_local_csv(request.csv_uri, chunk_rows=request.chunk_rows, encoding=request.encoding)
+    profile = analyze_local_csv(request.csv_uri, chunk_rows=request.cut_rows, encoding=request.encoding)
     return build_batch_config(request, profile, agent, batch_id="preflight", prefix_uri="s3://preflight/").cost_estimate
 
 

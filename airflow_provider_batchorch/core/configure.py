@@ -5,21 +5,12 @@ from __future__ import annotations
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
 from airflow_provider_batchorch.core.batch_api.mode import choose_execution_mode
 from airflow_provider_batchorch.core.batch_estimate import estimate_batch
+from airflow_provider_batchorch.core.chunk_packing import pack_chunks, pack_plan
 from airflow_provider_batchorch.core.cost_estimate import CostEstimate, in_mode
 from airflow_provider_batchorch.core.mapping import map_inputs, select_output_fields
-from airflow_provider_batchorch.core.models import BatchConfig, BatchRequest, CsvProfile
+from airflow_provider_batchorch.core.models import BatchConfig, BatchRequest, ChunkSpec, CsvProfile
 from airflow_provider_batchorch.core.output_location import state_location
 from airflow_provider_batchorch.core.transforms.row_transforms import plan_transforms
-
-
-def plan_concurrency(concurrency: int, chunk_count: int) -> tuple[int, int]:
-    """Split the batch's agent calls in flight into (chunks in flight, rows in flight per chunk).
-
-    Their product never exceeds ``concurrency``: as many chunks as possible run side by side (fewer
-    stragglers at the end), each with an equal share of the row slots.
-    """
-    chunk_concurrency = max(1, min(concurrency, chunk_count))
-    return chunk_concurrency, max(1, concurrency // chunk_concurrency)
 
 
 def build_batch_config(
@@ -31,8 +22,9 @@ def build_batch_config(
     agent = transforms.agent  # its transforms: the batch's effective rules, checked here before any row runs
     mapping = map_inputs(agent, transforms.row_columns, request.input_mapping)
     output_fields = transforms.output_fields or select_output_fields(agent, request.output_fields)
-    chunk_count = len(profile.chunks) if profile.chunks else -(-profile.row_count // profile.chunk_rows)
-    chunk_concurrency, row_concurrency = plan_concurrency(request.concurrency, chunk_count)
+    cuts = len(profile.chunks) if profile.chunks else -(-profile.row_count // profile.chunk_rows)
+    plan = pack_plan(profile.row_count, profile.chunk_rows, cuts, request.concurrency,
+                     packable=request.chunk_rows is None)
     mode, mode_reason = choose_execution_mode(request.execution_mode, agent, rows=profile.row_count,
                                               sample_rows=profile.sample_rows, input_mapping=mapping)
     prefix_uri = prefix_uri.rstrip("/") + "/"
@@ -47,11 +39,11 @@ def build_batch_config(
         input_mapping=mapping,
         output_fields=output_fields,
         concurrency=request.concurrency,
-        chunk_concurrency=chunk_concurrency,
-        row_concurrency=row_concurrency,
+        chunk_concurrency=plan.chunk_concurrency,
+        row_concurrency=plan.row_concurrency,
         timeout_seconds=request.timeout_seconds,
         total_rows=profile.row_count,
-        chunk_count=chunk_count,
+        chunk_count=plan.chunk_count,
         prefix_uri=prefix_uri,
         output_uri=request.output_uri or f"{prefix_uri}output/{_output_name(profile.uri)}",
         neutralize_formulas=request.neutralize_formulas,
@@ -61,6 +53,11 @@ def build_batch_config(
         batch_api_deadline_seconds=request.batch_api_deadline_seconds,
         cost_estimate=in_mode(cost_estimate or estimate_batch(request, profile, agent, input_mapping=mapping), mode),
     )
+
+
+def work_chunks(profile: CsvProfile, config: BatchConfig) -> list[ChunkSpec]:
+    """The chunks the batch's manifest lists: the analysis' cuts, packed into ``config.chunk_count`` chunks."""
+    return pack_chunks(profile.chunks, config.chunk_count)
 
 
 def header_renames(config: BatchConfig) -> dict[str, str]:

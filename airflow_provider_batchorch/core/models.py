@@ -62,6 +62,10 @@ class CsvProfile(BaseModel):
         return self.model_copy(update={"chunks": []})
 
 
+# Rows between two cuts of the analysis when the request leaves chunk_rows empty (core/chunk_packing.py packs them).
+DEFAULT_CUT_ROWS = 100
+
+
 class BatchRequest(BaseModel):
     """What a user asks for: the DAG run conf, the CLI flags and the chat command all become this."""
 
@@ -86,9 +90,9 @@ class BatchRequest(BaseModel):
     output_uri: str | None = Field(None, title="Output CSV",
                                    description="s3://... for the output CSV, never the input; empty writes it next "
                                    "to the batch's files")
-    chunk_rows: int = Field(100, ge=1, le=1_000_000, title="Rows per chunk",
-                            description="Rows handed to one worker task; smaller chunks spread a small CSV over "
-                            "more workers")
+    chunk_rows: int | None = Field(None, ge=1, le=1_000_000, title="Rows per chunk",
+                                   description="Rows handed to one worker task; empty: chosen from the rows and the "
+                                   "concurrency so every call slot stays busy (cuts of 100 rows, packed)")
     registry: str | None = Field(None, title="Agent registry file",
                                  description="A YAML/JSON registry adding agents: local path (on the workers) or "
                                  "s3://. Untrusted: its agents may not run Python code or replace a configured "
@@ -146,6 +150,11 @@ class BatchRequest(BaseModel):
     @classmethod
     def _blank_is_default(cls, value: str | None) -> str | None:
         return (value or "").strip() or None
+
+    @property
+    def cut_rows(self) -> int:
+        """Rows between two cuts of the analysis: ``chunk_rows``, or ``DEFAULT_CUT_ROWS`` when chunks are packed."""
+        return self.chunk_rows or DEFAULT_CUT_ROWS
 
     @field_validator("csv_uri")
     @classmethod

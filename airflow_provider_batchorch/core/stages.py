@@ -63,7 +63,7 @@ class PipelineRequest(BaseModel):
     stages: list[StageRequest] = Field(min_length=1, max_length=MAX_STAGES)
     concurrency: int = Field(10, ge=1, le=1000)
     timeout_seconds: float = Field(60, gt=0, le=900)
-    chunk_rows: int = Field(100, ge=1, le=1_000_000)
+    chunk_rows: int | None = Field(None, ge=1, le=1_000_000)
     output_uri: str | None = Field(None, description="s3://... for the final output CSV")
     registry: str | None = None
     encoding: str | None = Field(None, description="Of the input CSV; stage outputs are UTF-8")

@@ -407,6 +407,8 @@ KEEP_ALIVE_SECONDS = 24 * 3600
 # integrations ride out a dropped connection, so ours retry it (a retried sqs:sendMessage at worst delivers a chunk
 # twice, which the workers handle: the second answer finds the task token already used).
 INTERPRETER_RETRIES = {"mode": "standard", "max_attempts": 5}
+# What the batch processor's Distributed Map calls: its ItemReader (S3) and each chunk's task (SQS).
+INTERPRETER_SERVICES = ("s3", "sqs")
 
 
 def serve(host: str, port: int) -> None:
@@ -475,6 +477,9 @@ def _tune_moto() -> None:
                 return make_client(region=region, service=service)
 
         boto_client.boto_client_for = lambda region, service, state_credentials=None: cached_client(region, service)
+        # The first batch's first chunk otherwise waits for these (botocore loads each service model once).
+        threading.Thread(target=lambda: [cached_client(REGION, name) for name in INTERPRETER_SERVICES],
+                         name="warm-interpreter-clients", daemon=True).start()
     _fail_map_past_tolerated_failures()
 
 

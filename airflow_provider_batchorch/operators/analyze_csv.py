@@ -78,9 +78,9 @@ class AnalyzeCsvOperator(AwsBaseOperator[BatchorchHook]):
         # Imported here: the CSV analysis pulls in numpy, which would slow down every parse of the DAG file.
         from airflow_provider_batchorch.aws.csv_source import analyze_s3_csv
 
-        self.log.info("Analyzing %s (chunks of %d rows)", request.csv_uri, request.chunk_rows)
+        self.log.info("Analyzing %s (cuts every %d rows)", request.csv_uri, request.cut_rows)
         profile = analyze_s3_csv(
-            self.hook.s3, request.csv_uri, chunk_rows=request.chunk_rows, encoding=request.encoding
+            self.hook.s3, request.csv_uri, chunk_rows=request.cut_rows, encoding=request.encoding
         )
         profile_uri = save_profile(self.hook.s3, profile, prefix_uri)
         self.log.info(

@@ -9,7 +9,7 @@ from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow_provider_batchorch.aws.batch_store import load_profile, stage_batch
 from airflow_provider_batchorch.core.agent_spec import AgentSpec
-from airflow_provider_batchorch.core.configure import build_batch_config, header_renames
+from airflow_provider_batchorch.core.configure import build_batch_config, header_renames, work_chunks
 from airflow_provider_batchorch.core.cost_estimate import CostEstimate
 from airflow_provider_batchorch.core.models import BatchRequest
 from airflow_provider_batchorch.core.task_outputs import ConfigureResult
@@ -64,7 +64,7 @@ class ConfigureBatchOperator(AwsBaseOperator[BatchorchHook]):
         estimate = CostEstimate.model_validate(self.cost_estimate) if self.cost_estimate else None
         config = build_batch_config(request, profile, agent, batch_id=self.batch_id, prefix_uri=self.prefix_uri,
                                     cost_estimate=estimate)
-        manifest_uri = stage_batch(self.hook.s3, config, profile.chunks)
+        manifest_uri = stage_batch(self.hook.s3, config, work_chunks(profile, config))
         self.log.info(
             "Batch %s: %d rows in %d chunks; inputs %s; output fields [%s]; %d agent calls in flight "
             "(%d chunks x %d rows); %ss per row; output -> %s; manifest %s",

@@ -30,7 +30,7 @@ from airflow_provider_batchorch.core.configure import build_batch_config
 from airflow_provider_batchorch.core.cost_estimate import ApprovalThresholds
 from airflow_provider_batchorch.core.errors import BatchorchError, ExecutionFailedError
 from airflow_provider_batchorch.core.failure_breakdown import failure_breakdown
-from airflow_provider_batchorch.core.models import BatchRequest, BatchSummary
+from airflow_provider_batchorch.core.models import DEFAULT_CUT_ROWS, BatchRequest, BatchSummary
 from airflow_provider_batchorch.core.registry import AgentRegistry
 from airflow_provider_batchorch.core.s3_uri import parse_s3_uri
 from airflow_provider_batchorch.orchestrator import policy_guard
@@ -193,7 +193,7 @@ class BatchToolset:
         """Build the batch configuration: the column mapping, the output fields, the settings (all checked)."""
         batch_request = self._checked(request)
         registry = self.registry()
-        profile = self._profile(batch_request.csv_uri, chunk_rows=batch_request.chunk_rows)
+        profile = self._profile(batch_request.csv_uri, chunk_rows=batch_request.cut_rows)
         config = build_batch_config(batch_request, profile, registry.get(batch_request.agent), batch_id="plan",
                                     prefix_uri="s3://plan/")
         return BatchConfigPlan(
@@ -215,7 +215,7 @@ class BatchToolset:
         return self._question(self._config_request(config))
 
     def _question(self, batch_request: BatchRequest) -> str | None:
-        profile = self._profile(batch_request.csv_uri, chunk_rows=batch_request.chunk_rows)
+        profile = self._profile(batch_request.csv_uri, chunk_rows=batch_request.cut_rows)
         return approval_question(batch_request, profile, self.registry().get(batch_request.agent), self.thresholds)
 
     def _config_request(self, config: BatchConfigPlan) -> BatchRequest:
@@ -374,8 +374,7 @@ class BatchToolset:
         uri = policy_guard.check_csv_uri(csv_uri, self._policy_with_embedded_bucket())
         from airflow_provider_batchorch.aws.csv_source import analyze_s3_csv  # numpy: imported when needed
 
-        default_rows = BatchRequest.model_fields["chunk_rows"].default
-        return analyze_s3_csv(self._client("s3"), uri, chunk_rows=chunk_rows or default_rows)
+        return analyze_s3_csv(self._client("s3"), uri, chunk_rows=chunk_rows or DEFAULT_CUT_ROWS)
 
     def aws_ready(self) -> str | None:
         """Start the embedded AWS if this toolset runs it; returns its bucket then (else ``None``)."""

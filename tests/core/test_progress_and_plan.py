@@ -1,6 +1,6 @@
 import pytest
 
-from airflow_provider_batchorch.core.configure import plan_concurrency
+from airflow_provider_batchorch.core.chunk_packing import split_concurrency
 from airflow_provider_batchorch.core.progress import compute_progress, format_duration, progress_line
 
 
@@ -9,7 +9,7 @@ from airflow_provider_batchorch.core.progress import compute_progress, format_du
     [(10, 5, (5, 2)), (10, 1, (1, 10)), (200, 100, (100, 2)), (200, 1000, (200, 1)), (7, 3, (3, 2)), (1, 50, (1, 1))],
 )
 def test_plan_never_exceeds_concurrency(concurrency, chunks, expected):
-    chunk_concurrency, row_concurrency = plan_concurrency(concurrency, chunks)
+    chunk_concurrency, row_concurrency = split_concurrency(concurrency, chunks)
     assert (chunk_concurrency, row_concurrency) == expected
     assert chunk_concurrency * row_concurrency <= concurrency
 

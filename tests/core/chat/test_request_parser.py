@@ -135,7 +135,7 @@ def test_incomplete_or_ambiguous_requests_get_a_question_not_a_guess(text, reaso
 
 def test_defaults_apply_when_the_request_names_no_numbers():
     conf = conf_of("enrich s3://my-data/companies.csv")
-    assert (conf["concurrency"], conf["timeout_seconds"], conf["chunk_rows"]) == (10, 60, 100)
+    assert (conf["concurrency"], conf["timeout_seconds"], conf["chunk_rows"]) == (10, 60, None)  # None: chunks packed for the concurrency
 
 
 def test_a_schedule_is_reported_not_set_up():
