@@ -33,14 +33,14 @@ from airflow_provider_batchorch.core.models import BatchRequest  # noqa: E402
 from benchmarks import agents  # noqa: E402
 
 WORKERS = 2  # as `batchorch run` starts them
-CHUNK_ROWS = 100  # BatchRequest's default
+CHUNK_ROWS = None  # BatchRequest's default: cuts of 100 rows, packed for the concurrency (core/chunk_packing.py)
 
 
 def _csv(rows: int) -> bytes:
     return ("text\n" + "".join(f"row {i}\n" for i in range(rows))).encode()
 
 
-def measure(aws: EmbeddedAws, *, rows: int, latency: float, concurrency: int, chunk_rows: int = CHUNK_ROWS) -> dict:
+def measure(aws: EmbeddedAws, *, rows: int, latency: float, concurrency: int, chunk_rows: int | None = CHUNK_ROWS) -> dict:
     s3 = aws.client("s3")
     batch_id = f"bench-{uuid.uuid4().hex[:8]}"
     key = f"bench/{batch_id}.csv"
@@ -82,7 +82,7 @@ def efficiency_cases(concurrencies: list[int], *, latency: float = 1.2, ideal_se
     return [{"rows": round(c * ideal_seconds / latency), "latency": latency, "concurrency": c} for c in concurrencies]
 
 
-def overhead_cases(rows: int, chunk_rows: list[int], concurrency: int = 200) -> list[dict]:
+def overhead_cases(rows: int, chunk_rows: list[int | None], concurrency: int = 200) -> list[dict]:
     """An agent that answers at once: what is left is the orchestration's own cost."""
     return [{"rows": rows, "latency": 0.0, "concurrency": concurrency, "chunk_rows": c} for c in chunk_rows]
 
@@ -120,11 +120,11 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=2000)
     parser.add_argument("--latency", type=float, default=0.2)
     parser.add_argument("--concurrency", type=int, default=50)
-    parser.add_argument("--chunk-rows", type=int, default=CHUNK_ROWS)
+    parser.add_argument("--chunk-rows", type=int, default=CHUNK_ROWS, help="default: packed")
     parser.add_argument("--workers", type=int, default=WORKERS)
     parser.add_argument("--efficiency", help="comma-separated concurrencies, each run ~--ideal-seconds of ideal time")
     parser.add_argument("--ideal-seconds", type=float, default=60)
-    parser.add_argument("--overhead", type=int, metavar="ROWS", help="instant agent, chunk_rows 100 and 1000")
+    parser.add_argument("--overhead", type=int, metavar="ROWS", help="instant agent, chunk_rows packed (the default), 100 and 1000")
     parser.add_argument("--cli", action="store_true", help="time the whole `batchorch run` command")
     args = parser.parse_args()
     if args.cli:
@@ -135,7 +135,7 @@ def main() -> None:
         cases = efficiency_cases([int(c) for c in args.efficiency.split(",")], latency=args.latency,
                                  ideal_seconds=args.ideal_seconds)
     elif args.overhead:
-        cases = overhead_cases(args.overhead, [CHUNK_ROWS, 1000])
+        cases = overhead_cases(args.overhead, [CHUNK_ROWS, 100, 1000])
     else:
         cases = [{"rows": args.rows, "latency": args.latency, "concurrency": args.concurrency,
                   "chunk_rows": args.chunk_rows}]

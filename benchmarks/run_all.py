@@ -8,11 +8,13 @@ Sections (sizes small / full):
 - throughput: efficiency = ideal / processing time at concurrency 10, 50, 200 (500), rows = concurrency x 50 so
   every run is 50 agent calls per row slot: ideal 10 s at 0.2 s a row (small), 60 s at 1.2 s a row (full);
 - cli (full only): the whole `batchorch run` on 10,000 rows at 1.2 s a row, concurrency 200;
-- overhead: an instant agent, 20,000 (50,000) rows, chunk_rows 100 (the default) and 1000;
+- overhead: an instant agent, 20,000 (50,000) rows, chunk_rows packed (the default), 100 and 1000;
 - analysis: benchmarks/bench_analysis.py at 5 MiB (1,000 and 5,000 MiB);
 - results: benchmarks/bench_results.py at 20,000 (1,000,000) rows;
 - dag_parse: benchmarks/bench_dag_parse.py;
 - llm_agents: benchmarks/bench_llm_agents.py (small in both modes: it is not the subject here);
+- llm_peers: benchmarks/bench_llm_peers.py, the network's limit, the openai SDK and batchorch on 300 rows at
+  C=50/200, 0.2 s (full: 2,000 rows, 0.2 and 1.0 s, with common-ai and DocETL in venvs of their own);
 - stream: benchmarks/bench_stream.py, 300 rows at 30/s (2,000 at 50/s), agent 0.05 s a row;
 - chaos: the table of the last `pytest tests/chaos` run (out/chaos/report.json), if there is one.
 A failed section is reported and the others still run; the exit status is 1 if any failed.
@@ -54,7 +56,7 @@ def overhead(small: bool) -> dict:
     from benchmarks import bench_throughput
 
     rows = 20_000 if small else 50_000
-    return {"cases": bench_throughput.run(bench_throughput.overhead_cases(rows, [100, 1000]))}
+    return {"cases": bench_throughput.run(bench_throughput.overhead_cases(rows, [None, 100, 1000]))}
 
 
 def analysis(small: bool) -> dict:
@@ -81,6 +83,16 @@ def llm_agents(small: bool) -> dict:
     return bench_llm_agents.run(True)
 
 
+def llm_peers(small: bool) -> dict:
+    from benchmarks import bench_llm_peers
+
+    if small:  # the peers' own venvs (common-ai, DocETL) take minutes to install: `make bench-peers` runs them
+        report = bench_llm_peers.run(300, [50, 200], [0.2], ["raw", "openai-sdk", "batchorch"])
+    else:
+        report = bench_llm_peers.run(2000, [50, 200], [0.2, 1.0], list(bench_llm_peers.SYSTEMS))
+    return {**report, "markdown": bench_llm_peers.markdown(report)}
+
+
 def stream(small: bool) -> dict:
     from benchmarks import bench_stream
 
@@ -95,7 +107,7 @@ def chaos(small: bool) -> dict:
 
 
 SECTIONS = {"throughput": throughput, "cli": cli, "overhead": overhead, "analysis": analysis, "results": results,
-            "dag_parse": dag_parse, "llm_agents": llm_agents, "chaos": chaos, "stream": stream}
+            "dag_parse": dag_parse, "llm_agents": llm_agents, "llm_peers": llm_peers, "chaos": chaos, "stream": stream}
 FULL_ONLY = {"cli"}
 
 
@@ -124,7 +136,7 @@ def markdown(report: dict) -> str:
                   f"(ideal {c['ideal_s']}), {c['rows_out']:,} rows in the output CSV.", ""]
     if "cases" in sections.get("overhead", {}):
         lines += _table(["rows", "chunk_rows", "chunks", "processing s", "rows/s", "batch wall s"],
-                        [[f"{c['rows']:,}", c["chunk_rows"], c["chunks"], c["processing_s"], f"{c['rows_per_s']:,}",
+                        [[f"{c['rows']:,}", c["chunk_rows"] or "packed", c["chunks"], c["processing_s"], f"{c['rows_per_s']:,}",
                           c["wall_s"]] for c in sections["overhead"]["cases"]])
     if "sizes" in sections.get("analysis", {}):
         lines += _table(
@@ -161,6 +173,8 @@ def markdown(report: dict) -> str:
         lines += [f"Stream / relay: p50 x{st['ratio_p50_vs_relay']}, p95 x{st['ratio_p95_vs_relay']}; stream p50 minus "
                   f"the agent's: {st['overhead_p50_ms']} ms; every id once on the destination and in the parts: "
                   f"{st['stream']['exactly_once']}.", ""]
+    if "markdown" in sections.get("llm_peers", {}):
+        lines += [sections["llm_peers"]["markdown"], ""]
     if sections.get("chaos", {}).get("cases"):
         lines += _table(["chaos case", "rows in", "rows out", "duplicates", "lost", "notes"],
                         [[c["case"], c["rows_in"], c["rows_out"], c["duplicates"], c["lost"], c.get("notes", "")]

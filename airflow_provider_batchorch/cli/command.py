@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -36,8 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--retry-failed", metavar="OUTPUT.csv",
                      help="instead of --csv: rerun the failed rows of a previous local output CSV and merge them "
                      "back (--output: the merged CSV, default OUTPUT_retried.csv)")
-    run.add_argument("--workers", type=int, default=2,
-                     help="local worker processes on the embedded default (at least 1, default 2)")
+    run.add_argument("--workers", type=int, default=None,
+                     help="local worker processes on the embedded default (at least 1, default: one per core)")
     run.add_argument("--output", help="download the output CSV to this path")
     run.add_argument("--json", action="store_true", help="print the summary as one JSON line on stdout")
 
@@ -194,12 +195,14 @@ def cmd_worker(args: argparse.Namespace) -> int:
     queue_url = clients["sqs"].get_queue_url(QueueName=args.queue)["QueueUrl"]
     preload_agent_kinds()
     logging.getLogger(__name__).info("worker polling %s", queue_url)
+    polling_cpu = time.process_time()
     try:
         done = run_worker(**clients, queue_url=queue_url, progress_table=args.progress_table,
                           max_chunks=args.max_chunks, idle_exit_seconds=args.idle_exit_seconds)
     finally:
         worker_processes.stop_worker_copies(copies)
-    logging.getLogger(__name__).info("worker stopped after %d chunks", done)
+    logging.getLogger(__name__).info("worker stopped after %d chunks (%.3f s of CPU since it started polling)", done,
+                                     time.process_time() - polling_cpu)
     # Every chunk in hand was answered; what may still run is an agent thread past its row timeout, which
     # would otherwise keep the process alive until the agent returns.
     logging.shutdown()

@@ -26,7 +26,7 @@ def retried_output_path(previous_output: Path) -> Path:
     return previous_output.with_name(f"{previous_output.stem}_retried.csv")
 
 
-def retry_failed_output(previous_output: str | Path, request: BatchRequest, *, workers: int = 2,
+def retry_failed_output(previous_output: str | Path, request: BatchRequest, *, workers: int | None = None,
                         output_path: str | Path | None = None) -> tuple[RetryOutcome, BatchSummary | None]:
     """Rerun the failed rows of ``previous_output`` with ``request`` (its ``csv_uri`` is replaced).
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from airflow_provider_batchorch.aws.batch_store import batch_prefix, load_summary
 from airflow_provider_batchorch.aws.csv_source import analyze_local_csv, check_s3_csv, upload_file
+from airflow_provider_batchorch.aws.worker_processes import default_processes
 from airflow_provider_batchorch.aws.registry_table import REGISTRY_TABLE_ENV, configured_registry_table, load_registry_table
 from airflow_provider_batchorch.local.emulator import EmbeddedAws
 from airflow_provider_batchorch.aws.processor import execution_name
@@ -99,9 +100,11 @@ def preflight(request: BatchRequest) -> CostEstimate | None:
     return build_batch_config(request, profile, agent, batch_id="preflight", prefix_uri="s3://preflight/").cost_estimate
 
 
-def run_batch(request: BatchRequest, *, workers: int = 2, output_path: str | None = None,
+def run_batch(request: BatchRequest, *, workers: int | None = None, output_path: str | None = None,
               run_after: datetime | None = None) -> BatchSummary:
-    """``run_after`` (also the logical date) names the DAG run, so a caller knows its run id beforehand."""
+    """``run_after`` (also the logical date) names the DAG run, so a caller knows its run id beforehand;
+    ``workers``: local worker processes on the embedded default, one per core unless given."""
+    workers = default_processes() if workers is None else workers
     if workers < 1:
         raise InvalidConfError(f"--workers must be at least 1 (got {workers}): no worker would take the chunks.",
                                hint="Give --workers 1 or more (default 2).")
