@@ -105,6 +105,20 @@ def write_csv(path: Path, rows: int) -> None:
             writer.writerow([index, f"ROW-{index:06d} Company {index} makes widgets in town {index % 17}."])
 
 
+def staged_agent(work: Path, base_url: str, rows: int) -> tuple[Path, Path, Any]:
+    """For the in-process benchmarks: the CSV of ``rows`` rows, the registry pointed at ``base_url`` (its key in
+    the environment) and the agent's validated spec, all under ``work``."""
+    from airflow_provider_batchorch.agents.registry_loader import assemble_registry
+    from airflow_provider_batchorch.core.registry_trust import trusting_registry_files
+
+    csv_path, registry = work / "rows.csv", work / "registry.yaml"
+    write_csv(csv_path, rows)
+    registry.write_text(REGISTRY_TEMPLATE.read_text().replace(TEMPLATE_BASE_URL, base_url))
+    os.environ[KEY_ENV] = API_KEY
+    with trusting_registry_files(str(registry)):
+        return csv_path, registry, assemble_registry(str(registry)).validate(AGENT)
+
+
 def expected_row_id(index: int) -> str:
     return f"ROW-{index:06d}"
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
-import os
 import pstats
 import subprocess
 import sys
@@ -29,17 +28,14 @@ sys.path.insert(0, str(ROOT / "benchmarks" / "peers"))
 
 from airflow_provider_batchorch.agents.kinds import build_agent_call  # noqa: E402
 from airflow_provider_batchorch.agents.openai_chat import close_shared_sessions  # noqa: E402
-from airflow_provider_batchorch.agents.registry_loader import assemble_registry  # noqa: E402
 from airflow_provider_batchorch.aws.csv_source import analyze_local_csv  # noqa: E402
 from airflow_provider_batchorch.core.configure import build_batch_config, work_chunks  # noqa: E402
 from airflow_provider_batchorch.core.csv.chunk_reader import read_chunk_rows  # noqa: E402
 from airflow_provider_batchorch.core.csv.output import csv_bytes  # noqa: E402
 from airflow_provider_batchorch.core.models import BatchRequest  # noqa: E402
-from airflow_provider_batchorch.core.registry_trust import trusting_registry_files  # noqa: E402
 from airflow_provider_batchorch.core.result_cache import CachedAgentCall  # noqa: E402
 from airflow_provider_batchorch.core.row_processing import RowProcessor  # noqa: E402
-from peer_common import API_KEY  # noqa: E402
-from bench_llm_peers import AGENT, KEY_ENV, REGISTRY_TEMPLATE, TEMPLATE_BASE_URL, FakeServer, write_csv  # noqa: E402
+from bench_llm_peers import AGENT, FakeServer, staged_agent  # noqa: E402
 
 
 async def process(processor: RowProcessor, data: bytes, chunks) -> int:
@@ -68,12 +64,7 @@ def main() -> None:
     server = FakeServer(args.latency)
     try:
         with tempfile.TemporaryDirectory() as work:
-            csv_path, registry = Path(work) / "rows.csv", Path(work) / "registry.yaml"
-            write_csv(csv_path, args.rows)
-            registry.write_text(REGISTRY_TEMPLATE.read_text().replace(TEMPLATE_BASE_URL, server.base_url))
-            os.environ[KEY_ENV] = API_KEY
-            with trusting_registry_files(str(registry)):
-                spec = assemble_registry(str(registry)).validate(AGENT)
+            csv_path, registry, spec = staged_agent(Path(work), server.base_url, args.rows)
             request = BatchRequest(csv_uri=str(csv_path), agent=AGENT, concurrency=args.concurrency)
             profile = analyze_local_csv(csv_path, chunk_rows=request.cut_rows)
             config = build_batch_config(request, profile, spec, batch_id="profile", prefix_uri="s3://profile/")

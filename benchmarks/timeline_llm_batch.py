@@ -12,7 +12,6 @@ and end in seconds after the execution started (from its ``ChunkSummary``): wher
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -25,15 +24,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks" / "peers"))
 
-from airflow_provider_batchorch.agents.registry_loader import assemble_registry  # noqa: E402
 from airflow_provider_batchorch.aws.batch_store import chunk_summary_uri  # noqa: E402
 from airflow_provider_batchorch.aws.pipeline import run_pipeline  # noqa: E402
 from airflow_provider_batchorch.core.models import BatchRequest, ChunkSummary  # noqa: E402
-from airflow_provider_batchorch.core.registry_trust import trusting_registry_files  # noqa: E402
 from airflow_provider_batchorch.core.s3_uri import parse_s3_uri  # noqa: E402
 from airflow_provider_batchorch.local.emulator import EmbeddedAws  # noqa: E402
 from peer_common import API_KEY  # noqa: E402
-from bench_llm_peers import AGENT, KEY_ENV, REGISTRY_TEMPLATE, TEMPLATE_BASE_URL, FakeServer, write_csv  # noqa: E402
+from bench_llm_peers import AGENT, KEY_ENV, FakeServer, staged_agent  # noqa: E402
 
 
 def cpu_seconds(process: psutil.Process) -> float:
@@ -51,12 +48,7 @@ def main() -> None:
     server = FakeServer(args.latency)
     try:
         with tempfile.TemporaryDirectory() as work, EmbeddedAws(log_dir=Path(work) / "logs") as aws:
-            csv_path, registry = Path(work) / "rows.csv", Path(work) / "registry.yaml"
-            write_csv(csv_path, args.rows)
-            registry.write_text(REGISTRY_TEMPLATE.read_text().replace(TEMPLATE_BASE_URL, server.base_url))
-            os.environ[KEY_ENV] = API_KEY
-            with trusting_registry_files(str(registry)):
-                spec = assemble_registry(str(registry)).validate(AGENT)
+            csv_path, registry, spec = staged_agent(Path(work), server.base_url, args.rows)
             aws.start_workers(args.workers, env={KEY_ENV: API_KEY})
             aws.wait_for_workers()
             s3, sfn = aws.client("s3"), aws.client("stepfunctions")
