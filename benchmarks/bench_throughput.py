@@ -32,7 +32,7 @@ from airflow_provider_batchorch.aws.pipeline import run_pipeline  # noqa: E402
 from airflow_provider_batchorch.core.models import BatchRequest  # noqa: E402
 from benchmarks import agents  # noqa: E402
 
-WORKERS = 2  # as `batchorch run` starts them
+WORKERS = 2  # as `batchorch run` starts them on this 2-core machine (one per core)
 CHUNK_ROWS = None  # BatchRequest's default: cuts of 100 rows, packed for the concurrency (core/chunk_packing.py)
 
 

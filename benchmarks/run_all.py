@@ -1,6 +1,6 @@
 """Every benchmark, one command: figures on stdout, JSON and Markdown tables under out/bench/.
 
-    python benchmarks/run_all.py --small   # CI: under 3 minutes, smaller sizes, same code paths
+    python benchmarks/run_all.py --small   # CI: about 5 minutes, smaller sizes, same code paths
     python benchmarks/run_all.py           # the issue's targets (about 25 minutes on 2 CPUs)
     python benchmarks/run_all.py --only throughput,overhead
 
@@ -184,7 +184,7 @@ def markdown(report: dict) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--small", action="store_true", help="CI sizes (under 3 minutes)")
+    parser.add_argument("--small", action="store_true", help="CI sizes (about 5 minutes)")
     parser.add_argument("--only", help="comma-separated sections: " + ", ".join(SECTIONS))
     args = parser.parse_args()
     names = args.only.split(",") if args.only else [n for n in SECTIONS if not (args.small and n in FULL_ONLY)]

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from typing import Any
 
 import aiohttp
@@ -78,7 +79,9 @@ def error_of(status: int, headers: dict[str, str], payload: bytes) -> ConverseHt
 
 
 def default_region() -> str | None:
-    return botocore.session.get_session().get_config_variable("region")
+    """``AWS_REGION`` (what ECS, Lambda and the SDKs other than botocore read), else botocore's own
+    (``AWS_DEFAULT_REGION``, the profile)."""
+    return os.environ.get("AWS_REGION") or botocore.session.get_session().get_config_variable("region")
 
 
 def model_flags(model_id: str) -> dict[str, Any]:
@@ -187,6 +190,13 @@ class BedrockConverseRows:
         SigV4Auth(self._credentials.get_frozen_credentials(), SERVICE, self.region).add_auth(request)
         return dict(request.headers.items())
 
+    async def _fresh_credentials(self) -> None:
+        """Refreshable credentials (STS, SSO, a container or instance role) renew with a blocking HTTP call: made
+        in a thread when due, so that it does not stall every row on the worker's loop."""
+        refresh_needed = getattr(self._credentials, "refresh_needed", None)
+        if refresh_needed is not None and refresh_needed():
+            await asyncio.to_thread(self._credentials.get_frozen_credentials)
+
     async def _converse(self, messages: list[dict[str, Any]], tokens: TokenCount) -> list[dict[str, Any]]:
         body = self.body_for(messages)
         status, headers, payload = await self._post(body)
@@ -206,6 +216,7 @@ class BedrockConverseRows:
 
     async def _post(self, body: bytes) -> tuple[int, dict[str, str], bytes]:
         """(status, headers, body) of one signed request; no answer at all is a transient fault for core.backoff."""
+        await self._fresh_credentials()
         request = shared_session(self.endpoint).post(
             self._url, data=body, headers=self._signed_headers(body), timeout=self.timeout
         )

@@ -141,6 +141,7 @@ def _openai_chat_model(name: str, credentials: LlmCredentials, invocation: LlmIn
 
 
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
+BEDROCK_API_KEY_ENV = "AWS_BEARER_TOKEN_BEDROCK"
 
 
 def openai_compatible_name(credentials: LlmCredentials) -> str | None:
@@ -200,6 +201,8 @@ def bedrock_converse_rows(spec: AgentSpec, credentials: LlmCredentials, validato
     invocation = spec.invocation
     assert isinstance(invocation, LlmInvocation)
     if prefix != "bedrock" or not model_id or invocation.output_mode == "native":
+        return None
+    if os.environ.get(BEDROCK_API_KEY_ENV):  # a Bedrock API key, not SigV4: botocore (pydantic-ai's path) sends it
         return None
     from airflow_provider_batchorch.agents.bedrock_converse import BedrockConverseRows
 

@@ -138,7 +138,7 @@ class ChunkWorker:
 
     def _receive(self, count: int) -> list[dict]:
         response = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=count, WaitTimeSeconds=1,
-                                            AttributeNames=["ApproximateReceiveCount"])
+                                            AttributeNames=["ApproximateReceiveCount", "SentTimestamp"])
         return response.get("Messages", [])
 
     async def handle_message(self, message: dict) -> None:
@@ -146,7 +146,7 @@ class ChunkWorker:
         token = body["task_token"]
         chunk = ChunkSpec.model_validate(body["chunk"])
         heartbeat_seconds = body.get("heartbeat_seconds")  # absent: a definition without HeartbeatSeconds
-        if (heartbeat_seconds and _redelivered(message)
+        if (heartbeat_seconds and _needs_heartbeat_first(message, heartbeat_seconds)
                 and await asyncio.to_thread(self._heartbeat, token, chunk.chunk) == "TaskTimedOut"):
             # A redelivered message whose task already timed out (its retry sent a new message): nothing waits for
             # it. Not processing it also spares the worker a chunk that killed the ones it was delivered to.
@@ -312,12 +312,12 @@ class ChunkWorker:
         building = self._processors.get(config_uri)
         if building is None:
             building = self._processors[config_uri] = asyncio.ensure_future(self._build_processor(config_uri))
-        try:
-            return await asyncio.shield(building)
-        except BaseException:
-            if building.done() and self._processors.get(config_uri) is building:
-                del self._processors[config_uri]
-            raise
+            building.add_done_callback(lambda done: self._forget_failed_build(config_uri, done))
+        return await asyncio.shield(building)
+
+    def _forget_failed_build(self, config_uri: str, build: asyncio.Future) -> None:
+        if (build.cancelled() or build.exception() is not None) and self._processors.get(config_uri) is build:
+            del self._processors[config_uri]
 
     async def _build_processor(self, config_uri: str) -> RowProcessor:
         config = BatchConfig.model_validate_json(await asyncio.to_thread(get_bytes, self.s3, config_uri))
@@ -327,13 +327,18 @@ class ChunkWorker:
         return RowProcessor(config, agent_call)
 
 
-def _redelivered(message: dict) -> bool:
-    """Whether SQS delivered this message before (unknown: assume so). A first delivery's task cannot have timed
-    out yet, so it needs no heartbeat before its rows start."""
+def _needs_heartbeat_first(message: dict, heartbeat_seconds: float) -> bool:
+    """Whether to heartbeat the task before the rows start: for a redelivered message (its task may have timed out:
+    then the message is dropped), and for one that waited in the queue (the task's HeartbeatSeconds run from when
+    Step Functions sent it, and the first keep-alive heartbeat comes only a keep-alive interval later). A fresh
+    first delivery starts at once. Attributes missing: heartbeat."""
+    attributes = message.get("Attributes", {})
     try:
-        return int(message.get("Attributes", {}).get("ApproximateReceiveCount", 2)) > 1
-    except (TypeError, ValueError):
+        received = int(attributes["ApproximateReceiveCount"])
+        waited = time.time() - int(attributes["SentTimestamp"]) / 1000
+    except (KeyError, TypeError, ValueError):
         return True
+    return received > 1 or waited > heartbeat_seconds / HEARTBEATS_PER_WINDOW / 2
 
 
 async def process_rows_or_split(processor: RowProcessor, rows: list[dict[str, str]], chunk: int, *,

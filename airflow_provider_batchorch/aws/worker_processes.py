@@ -17,11 +17,24 @@ STOP_GRACE_SECONDS = 30.0
 
 
 def default_processes() -> int:
-    """As many worker processes as this process may use cores."""
+    """As many worker processes as this process may use cores: its CPU affinity, within a cgroup's CPU quota (a
+    container limited to 2 CPUs on a 64-core host gets 2)."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
+        cores = os.cpu_count() or 1
+    quota = cgroup_cpu_quota()
+    return max(1, min(cores, quota) if quota else cores)
+
+
+def cgroup_cpu_quota(path: str = "/sys/fs/cgroup/cpu.max") -> int | None:
+    """The whole CPUs cgroup v2 allows (``cpu.max``: "<quota> <period>" or "max <period>"), None when unlimited
+    or unknown."""
+    try:
+        quota, period = open(path, encoding="ascii").read().split()[:2]
+        return None if quota == "max" else max(1, int(quota) // int(period))
+    except (OSError, ValueError):
+        return None
 
 
 def start_worker_copies(argv: list[str], count: int) -> list[subprocess.Popen]:

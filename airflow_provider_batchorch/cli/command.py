@@ -38,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="instead of --csv: rerun the failed rows of a previous local output CSV and merge them "
                      "back (--output: the merged CSV, default OUTPUT_retried.csv)")
     run.add_argument("--workers", type=int, default=None,
-                     help="local worker processes on the embedded default (at least 1, default: one per core)")
+                     help="local worker processes on the embedded default (at least 1, default: one per core, at most 8)")
     run.add_argument("--output", help="download the output CSV to this path")
     run.add_argument("--json", action="store_true", help="print the summary as one JSON line on stdout")
 

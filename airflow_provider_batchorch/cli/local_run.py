@@ -35,6 +35,9 @@ from airflow_provider_batchorch.local.airflow_home import configure_environment,
 
 log = logging.getLogger(__name__)
 DAG_ID = "batch_orchestrator"
+# The default local workers: one per core, but no more than a batch's packed chunks usually spread over
+# (core/chunk_packing.SPREAD_CHUNKS) share one moto server well.
+MAX_DEFAULT_WORKERS = 8
 
 
 class RunFailedError(BatchorchError):
@@ -103,11 +106,11 @@ def preflight(request: BatchRequest) -> CostEstimate | None:
 def run_batch(request: BatchRequest, *, workers: int | None = None, output_path: str | None = None,
               run_after: datetime | None = None) -> BatchSummary:
     """``run_after`` (also the logical date) names the DAG run, so a caller knows its run id beforehand;
-    ``workers``: local worker processes on the embedded default, one per core unless given."""
-    workers = default_processes() if workers is None else workers
+    ``workers``: local worker processes on the embedded default, one per core (at most 8) unless given."""
+    workers = min(default_processes(), MAX_DEFAULT_WORKERS) if workers is None else workers
     if workers < 1:
         raise InvalidConfError(f"--workers must be at least 1 (got {workers}): no worker would take the chunks.",
-                               hint="Give --workers 1 or more (default 2).")
+                               hint="Give --workers 1 or more (default: one per core, at most 8).")
     estimate = preflight(request)
     if estimate is not None:  # before anything starts; stderr, so that stdout keeps only the --json line
         print(f"Cost estimate: {describe_estimate(estimate)}", file=sys.stderr, flush=True)

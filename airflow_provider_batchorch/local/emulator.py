@@ -431,8 +431,8 @@ def serve(host: str, port: int) -> None:
     from a2wsgi import WSGIMiddleware
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+    os.environ.setdefault("MOTO_PORT", str(port))  # before _tune_moto: its warm-up builds clients for this port
     _tune_moto()
-    os.environ.setdefault("MOTO_PORT", str(port))
     app = DomainDispatcherApplication(create_backend_app)
     # Long polls (WaitTimeSeconds) and the interpreter's own calls back into the server each hold a thread.
     uvicorn.run(WSGIMiddleware(app, workers=256), host=host, port=port, log_level="warning", access_log=False,

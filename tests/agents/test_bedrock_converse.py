@@ -138,3 +138,16 @@ def test_the_env_switch_sends_bedrock_through_pydantic_ai_with_the_same_answer(m
     assert result.output == {"row_id": "ROW-6", "industry": "Technology", "employee_count": 1}
     assert server.paths == [f"/model/{MODEL_ID.replace(':', '%3A')}/converse"], "boto3 sends the same path"
     assert_signed_by_sigv4(server, "eu-west-1")  # the check itself agrees with botocore's own signing
+
+
+def test_a_bedrock_api_key_goes_through_botocore_which_sends_it(monkeypatch):
+    monkeypatch.setenv("AWS_BEARER_TOKEN_BEDROCK", "bedrock-api-key")
+    with FakeBedrockServer(0.0, script={}) as server:
+        assert agent_for(server).chat is None  # botocore sends the key; SigV4 would sign with other credentials
+
+
+def test_the_region_comes_from_aws_region_when_the_entry_has_none(monkeypatch):
+    monkeypatch.setenv("AWS_REGION", "ap-south-1")
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    with FakeBedrockServer(0.0, script={}) as server:
+        assert agent_for(server, region=None).chat.region == "ap-south-1"

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import time
 import uuid
 from datetime import datetime, timezone
 
@@ -48,7 +49,7 @@ def test_a_failed_build_is_tried_again_by_the_next_chunk(embedded_aws):
     assert len(asyncio.run(twice())) == 2 and config_uri not in worker._processors
 
 
-def _handled(monkeypatch, receive_count: str | None) -> list[str]:
+def _handled(monkeypatch, receive_count: str | None, waited_seconds: float = 0.5) -> list[str]:
     s3, sqs, sfn, ddb = _Recorder(), _Recorder(), _Recorder(), _Recorder()
     worker = ChunkWorker(s3=s3, sqs=sqs, sfn=sfn, ddb=ddb, queue_url="q", progress_table="t", visibility_seconds=30)
 
@@ -62,7 +63,8 @@ def _handled(monkeypatch, receive_count: str | None) -> list[str]:
     body = {"task_token": "tok", "config_uri": "s3://b/c.json", "chunk": chunk, "heartbeat_seconds": 300}
     message = {"Body": json.dumps(body), "ReceiptHandle": "rh"}
     if receive_count is not None:
-        message["Attributes"] = {"ApproximateReceiveCount": receive_count}
+        message["Attributes"] = {"ApproximateReceiveCount": receive_count,
+                                 "SentTimestamp": str(int((time.time() - waited_seconds) * 1000))}
     asyncio.run(worker.handle_message(message))
     return [name for name, _ in sfn.calls]
 
@@ -71,3 +73,5 @@ def test_a_first_delivery_starts_at_once_and_a_redelivery_checks_its_task_first(
     assert _handled(monkeypatch, "1") == ["send_task_success"]
     assert _handled(monkeypatch, "2") == ["send_task_heartbeat", "send_task_success"]
     assert _handled(monkeypatch, None) == ["send_task_heartbeat", "send_task_success"]  # unknown: as a redelivery
+    # HeartbeatSeconds run from when Step Functions sent the message: one that waited in the queue is heartbeaten
+    assert _handled(monkeypatch, "1", waited_seconds=120) == ["send_task_heartbeat", "send_task_success"]
