@@ -60,7 +60,7 @@ def start_batch(aws, batch_id: str = "b-1"):
     prefix = batch_prefix(BUCKET, batch_id)
     profile = analyze_csv(io.BytesIO(CSV), uri=f"s3://{BUCKET}/in.csv", size_bytes=len(CSV), chunk_rows=4)
     save_profile(aws.s3, profile, prefix)
-    request = BatchRequest(csv_uri=f"s3://{BUCKET}/in.csv", agent="test-echo-agent")
+    request = BatchRequest(csv_uri=f"s3://{BUCKET}/in.csv", agent="test-echo-agent", chunk_rows=4)
     config = build_batch_config(request, profile, agents.spec(), batch_id=batch_id, prefix_uri=prefix)
     machine = aws.sfn.create_state_machine(name=f"m-{batch_id}", definition='{"StartAt":"x","States":{"x":{"Type":"Pass","End":true}}}',
                                            roleArn="arn:aws:iam::123456789012:role/r")["stateMachineArn"]

@@ -43,7 +43,7 @@ def test_params_give_a_trigger_form(dagbag):
         "input_mapping": {},
         "output_fields": [],
         "output_uri": None,
-        "chunk_rows": 100,
+        "chunk_rows": None,  # empty: chunks packed for the concurrency
         "registry": None,
         "encoding": None,
         "neutralize_formulas": True,
