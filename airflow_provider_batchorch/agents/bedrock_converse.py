@@ -39,10 +39,9 @@ from airflow_provider_batchorch.agents.openai_chat import (
     MAX_PROBLEMS_IN_REASK,
     OUTPUT_TOOL,
     REASK_SUFFIX,
-    ChatConnectionError,
     TokenCount,
+    post_request,
     prompted_instructions,
-    shared_session,
 )
 from airflow_provider_batchorch.core.errors import AgentRowError, RegistryError
 from airflow_provider_batchorch.core.output_validation import OutputValidator
@@ -215,18 +214,9 @@ class BedrockConverseRows:
         return content
 
     async def _post(self, body: bytes) -> tuple[int, dict[str, str], bytes]:
-        """(status, headers, body) of one signed request; no answer at all is a transient fault for core.backoff."""
+        """(status, headers, body) of one signed request (``openai_chat.post_request``)."""
         await self._fresh_credentials()
-        request = shared_session(self.endpoint).post(
-            self._url, data=body, headers=self._signed_headers(body), timeout=self.timeout
-        )
-        try:
-            async with request as response:
-                return response.status, dict(response.headers), await response.read()
-        except asyncio.TimeoutError as error:
-            raise TimeoutError(f"no answer from {self.url} within {self.timeout.total:g}s") from error
-        except aiohttp.ClientError as error:
-            raise ChatConnectionError(f"{type(error).__name__}: {error}") from error
+        return await post_request(self.endpoint, self._url, body, self._signed_headers(body), self.timeout)
 
 
 def answer_of(content: list[dict[str, Any]]) -> tuple[Any, dict[str, Any] | None]:

@@ -72,6 +72,21 @@ def shared_session(base_url: str) -> aiohttp.ClientSession:
     return entry[1]
 
 
+async def post_request(base_url: str, url: Any, body: bytes, headers: dict[str, str],
+                       timeout: aiohttp.ClientTimeout) -> tuple[int, dict[str, str], bytes]:
+    """(status, headers, body) of one POST over this process's session for ``base_url``; no answer at all (refused,
+    reset, closed, timed out) raises ``ChatConnectionError`` / ``TimeoutError``, transient for ``core.backoff``."""
+    try:
+        async with shared_session(base_url).post(url, data=body, headers=headers, timeout=timeout) as response:
+            return response.status, dict(response.headers), await response.read()
+    except aiohttp.ClientResponseError as error:  # an answer aiohttp could not take in: its status decides
+        return error.status, dict(error.headers or {}), (error.message or "").encode()
+    except aiohttp.ClientError as error:
+        raise ChatConnectionError(f"{type(error).__name__}: {error}") from error
+    except asyncio.TimeoutError as error:
+        raise TimeoutError(f"no answer from {url} within {timeout.total:g}s") from error
+
+
 async def close_shared_sessions() -> None:
     """Close the sessions of the running loop (call it from that loop when its work is done)."""
     loop = asyncio.get_running_loop()
@@ -159,19 +174,10 @@ class OpenAIChatRows:
         return [assistant, {"role": "user", "content": text}]
 
     async def _complete(self, messages: list[dict[str, Any]], tokens: TokenCount) -> dict[str, Any]:
-        session = shared_session(self.base_url)
-        try:
-            async with session.post(self.url, data=self.body_for(messages), headers=self.headers,
-                                    timeout=self.timeout) as response:
-                payload = await response.read()
-                if response.status >= 400:
-                    raise ChatHttpError(response.status, dict(response.headers), payload.decode("utf-8", "replace"))
-        except aiohttp.ClientResponseError as error:
-            raise ChatHttpError(error.status, dict(error.headers or {}), error.message) from error
-        except aiohttp.ClientError as error:
-            raise ChatConnectionError(f"{type(error).__name__}: {error}") from error
-        except asyncio.TimeoutError as error:
-            raise TimeoutError(f"no answer from {self.url} within {self.timeout.total:g}s") from error
+        status, headers, payload = await post_request(self.base_url, self.url, self.body_for(messages), self.headers,
+                                                      self.timeout)
+        if status >= 400:
+            raise ChatHttpError(status, headers, payload.decode("utf-8", "replace"))
         try:
             answer = json.loads(payload)
             usage = answer.get("usage") or {}
