@@ -41,22 +41,28 @@ def split_concurrency(concurrency: int, chunk_count: int) -> tuple[int, int]:
     return chunk_concurrency, max(1, concurrency // chunk_concurrency)
 
 
-def rounds(total_rows: int, cut_rows: int, cuts: int, count: int, concurrency: int) -> int:
+def rounds(total_rows: int, cut_rows: int, count: int, concurrency: int) -> int:
     """Row-latencies the batch takes as ``count`` work chunks of neighbouring cuts: each wave of chunks in flight
     lasts as long as its largest chunk's busiest lane. The largest chunk is the first (every cut but the last is
     full, and the first chunks get the extra cuts)."""
     in_flight, lanes = split_concurrency(concurrency, count)
-    largest = min(math.ceil(cuts / count) * cut_rows, total_rows)
+    largest = min(math.ceil(cut_count(total_rows, cut_rows) / count) * cut_rows, total_rows)
     return math.ceil(count / in_flight) * math.ceil(largest / lanes)
 
 
-def pack_plan(total_rows: int, cut_rows: int, cuts: int, concurrency: int, *, packable: bool) -> ChunkPlan:
-    """The plan for ``total_rows`` rows cut into ``cuts`` cuts of ``cut_rows`` rows (the last one may be short);
-    ``packable=False`` keeps one chunk per cut (the request set ``chunk_rows``)."""
+def cut_count(total_rows: int, cut_rows: int) -> int:
+    """The analysis' cuts: one every ``cut_rows`` rows, the last one possibly short."""
+    return -(-total_rows // cut_rows)
+
+
+def pack_plan(total_rows: int, cut_rows: int, concurrency: int, *, packable: bool) -> ChunkPlan:
+    """The plan for ``total_rows`` rows cut every ``cut_rows`` rows; ``packable=False`` keeps one chunk per cut
+    (the request set ``chunk_rows``)."""
+    cuts = cut_count(total_rows, cut_rows)
     count = max(cuts, 1)
     if packable and cuts > 1:
         fewest = math.ceil(cuts / max(1, MAX_PACKED_ROWS // max(cut_rows, 1)))
-        taken = {n: rounds(total_rows, cut_rows, cuts, n, concurrency) for n in range(fewest, cuts + 1)}
+        taken = {n: rounds(total_rows, cut_rows, n, concurrency) for n in range(fewest, cuts + 1)}
         best = min(taken.values())
         tied = [n for n, value in taken.items() if value == best]
         spread = [n for n in tied if n >= SPREAD_CHUNKS]

@@ -22,9 +22,7 @@ def build_batch_config(
     agent = transforms.agent  # its transforms: the batch's effective rules, checked here before any row runs
     mapping = map_inputs(agent, transforms.row_columns, request.input_mapping)
     output_fields = transforms.output_fields or select_output_fields(agent, request.output_fields)
-    cuts = len(profile.chunks) if profile.chunks else -(-profile.row_count // profile.chunk_rows)
-    plan = pack_plan(profile.row_count, profile.chunk_rows, cuts, request.concurrency,
-                     packable=request.chunk_rows is None)
+    plan = pack_plan(profile.row_count, profile.chunk_rows, request.concurrency, packable=request.chunk_rows is None)
     mode, mode_reason = choose_execution_mode(request.execution_mode, agent, rows=profile.row_count,
                                               sample_rows=profile.sample_rows, input_mapping=mapping)
     prefix_uri = prefix_uri.rstrip("/") + "/"

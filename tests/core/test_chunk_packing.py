@@ -18,15 +18,15 @@ def cuts_of(rows: int, cut_rows: int) -> list[ChunkSpec]:
 
 
 def plan(rows: int, concurrency: int, cut_rows: int = 100, packable: bool = True):
-    return pack_plan(rows, cut_rows, math.ceil(rows / cut_rows), concurrency, packable=packable)
+    return pack_plan(rows, cut_rows, concurrency, packable=packable)
 
 
 def test_concurrency_50_over_20_cuts_uses_all_50_slots():
     # One chunk per cut: 20 chunks x 2 lanes = 40 calls in flight, 50 row-latencies. Packed: 10 x 5 = 50, 40.
-    assert rounds(2000, 100, 20, 20, 50) == 50
+    assert rounds(2000, 100, 20, 50) == 50
     packed = plan(2000, 50)
     assert (packed.chunk_count, packed.chunk_concurrency, packed.row_concurrency) == (10, 10, 5)
-    assert rounds(2000, 100, 20, packed.chunk_count, 50) == 40 == 2000 / 50
+    assert rounds(2000, 100, packed.chunk_count, 50) == 40 == 2000 / 50
 
 
 def test_ties_go_to_the_fewest_chunks_that_still_spread():
@@ -34,7 +34,7 @@ def test_ties_go_to_the_fewest_chunks_that_still_spread():
     assert (plan(2000, 200).chunk_count, plan(2000, 200).row_concurrency) == (SPREAD_CHUNKS + 2, 20)
     ten_thousand = plan(10_000, 200)
     assert SPREAD_CHUNKS <= ten_thousand.chunk_count < 100
-    assert rounds(10_000, 100, 100, ten_thousand.chunk_count, 200) == 50
+    assert rounds(10_000, 100, ten_thousand.chunk_count, 200) == 50
     assert plan(250, 10).chunk_count == 1  # 25 row-latencies on 10 lanes; 3 chunks of 3 lanes would take 34
 
 
@@ -52,7 +52,7 @@ def test_a_set_chunk_rows_is_kept():
 @given(rows=st.integers(1, 20_000), cut_rows=st.sampled_from([1, 7, 100, 250]), concurrency=st.integers(1, 1000))
 def test_packing_keeps_every_row_in_order_and_never_exceeds_concurrency(rows, cut_rows, concurrency):
     cuts = cuts_of(rows, cut_rows)
-    chosen = pack_plan(rows, cut_rows, len(cuts), concurrency, packable=True)
+    chosen = pack_plan(rows, cut_rows, concurrency, packable=True)
     assert chosen.chunk_concurrency * chosen.row_concurrency <= concurrency
     chunks = pack_chunks(cuts, chosen.chunk_count)
     assert [c.chunk for c in chunks] == list(range(chosen.chunk_count))
@@ -61,8 +61,7 @@ def test_packing_keeps_every_row_in_order_and_never_exceeds_concurrency(rows, cu
         assert before.end == after.start and before.first_row + before.rows == after.first_row
     assert max(c.rows for c in chunks) <= max(MAX_PACKED_ROWS, cut_rows)
     # never slower (in row-latencies) than one chunk per cut
-    assert rounds(rows, cut_rows, len(cuts), chosen.chunk_count, concurrency) <= rounds(
-        rows, cut_rows, len(cuts), len(cuts), concurrency)
+    assert rounds(rows, cut_rows, chosen.chunk_count, concurrency) <= rounds(rows, cut_rows, len(cuts), concurrency)
 
 
 def test_the_config_and_its_manifest_agree():
