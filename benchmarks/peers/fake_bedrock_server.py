@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import re
 import resource
 import sys
 import threading
@@ -34,9 +33,8 @@ from typing import Any
 from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fake_openai_server import DEFAULT_SCHEMA, object_for  # noqa: E402  (the same answers as the OpenAI fake)
+from fake_openai_server import DEFAULT_SCHEMA, object_for, read_request  # noqa: E402  (the same answers as the OpenAI fake)
 
-ROW_ID = re.compile(rb"ROW-\d+")
 FAULTS = {
     "throttle": (429, "ThrottlingException", "Too many requests, please wait before trying again."),
     "invalid": (400, "ValidationException", "The provided model identifier is invalid."),
@@ -74,10 +72,7 @@ class FakeBedrock:
         return replies.pop(0) if replies else "ok"
 
     async def converse(self, request: web.Request) -> web.Response:
-        raw = await request.read()
-        body = json.loads(raw)
-        match = ROW_ID.search(raw)
-        row_id = match.group().decode() if match else ""
+        raw, body, row_id = await read_request(request)
         self.count += 1
         if self.record:
             self.requests.append(body)

@@ -51,6 +51,14 @@ def value_for(name: str, schema: dict[str, Any], row_id: str) -> Any:
     return {"number": 0.5, "integer": 1, "boolean": True, "array": []}.get(kind, "label")
 
 
+async def read_request(request: web.Request) -> tuple[bytes, dict[str, Any], str]:
+    """The request's bytes, its JSON body and the row id it carries ("" when none): the answer echoes the id, so
+    that order can be checked."""
+    raw = await request.read()
+    match = ROW_ID.search(raw)
+    return raw, json.loads(raw), match.group().decode() if match else ""
+
+
 def object_for(schema: dict[str, Any], row_id: str) -> dict[str, Any]:
     properties = schema.get("properties") or DEFAULT_SCHEMA["properties"]
     return {name: value_for(name, sub, row_id) for name, sub in properties.items()}
@@ -75,10 +83,7 @@ class FakeServer:
         self.requests = 0
 
     async def chat(self, request: web.Request) -> web.Response:
-        raw = await request.read()
-        body = json.loads(raw)
-        match = ROW_ID.search(raw)
-        row_id = match.group().decode() if match else ""
+        _, body, row_id = await read_request(request)
         self.requests += 1
         message: dict[str, Any] = {"role": "assistant", "content": None}
         finish = "stop"
